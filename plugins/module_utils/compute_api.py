@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ops.vm_access contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few Compute calls the collection makes, as REST-shaped dicts.
+
+azure-mgmt-compute 39 replaced its model classes; asking the SDK for the raw JSON (``cls``)
+and sending dict bodies keeps us independent of which model generation is installed.
+Retries (429, 5xx, connection errors, Retry-After) are azure-core's RetryPolicy, configured
+on the client; long-running operations use azure-core's ARM poller.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
+    VmAccessError,
+    classify_azure_error,
+)
+
+
+def _raw_json(pipeline_response, deserialized, headers):
+    return pipeline_response.http_response.json()
+
+
+def rest_dict(model):
+    """REST-shaped dict of an SDK model of any generation."""
+    if model is None or isinstance(model, dict):
+        return model
+    if hasattr(model, "serialize"):  # msrest models (azure-mgmt-compute < 39)
+        return model.serialize(keep_readonly=True)
+    return model.as_dict()  # hybrid models (39+) are mappings over the REST document
+
+
+class ComputeApi:
+    """VM reads and VMAccess extension writes for one subscription."""
+
+    def __init__(self, client, polling_interval=None):
+        self.client = client
+        self.polling_interval = polling_interval
+
+    def get_vm(self, ref):
+        try:
+            return self.client.virtual_machines.get(
+                ref.resource_group, ref.name, expand="instanceView", cls=_raw_json)
+        except Exception as exc:  # every Azure failure becomes a reason code
+            raise classify_azure_error(exc, operation="read the virtual machine", target=ref.id) from None
+
+    def list_vms(self, resource_group=None):
+        """Every VM of a resource group or subscription with its instance view, page by page."""
+        try:
+            if resource_group:
+                # Per resource group, ARM returns instance views with $expand (statusOnly is per subscription).
+                pages = self.client.virtual_machines.list(resource_group, expand="instanceView")
+            else:
+                pages = self.client.virtual_machines.list_all(status_only="true")
+            for vm in pages:
+                yield rest_dict(vm)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="list virtual machines", target=resource_group or "") from None
+
+    def get_extension(self, ref, name):
+        try:
+            return self.client.virtual_machine_extensions.get(
+                ref.resource_group, ref.name, name, expand="instanceView", cls=_raw_json)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="read the VMAccess extension", target=ref.id) from None
+
+    def begin_put_extension(self, ref, name, body, wait):
+        """PUT the extension. Returns the poller (wait) or the accepted REST body (no wait)."""
+        kwargs = {"cls": _raw_json}
+        if not wait:
+            kwargs["polling"] = False
+        elif self.polling_interval is not None:
+            kwargs["polling_interval"] = self.polling_interval
+        try:
+            poller = self.client.virtual_machine_extensions.begin_create_or_update(
+                ref.resource_group, ref.name, name, body, **kwargs)
+            # Without polling the "result" is the PUT's own response: the accepted extension.
+            return poller if wait else poller.result()
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="update the VMAccess extension", target=ref.id) from None
+
+
+def wait_for_poller(poller, timeout, target):
+    """Wait on a long-running operation for at most ``timeout`` seconds.
+
+    Returns (finished, error): error is a VmAccessError when the operation reported a
+    failure or the polling itself failed; the caller still reads the instance view,
+    which is the truth about what ran in the guest.
+    """
+    try:
+        poller.wait(timeout=timeout)
+        if not poller.done():
+            return False, None
+        poller.result()
+        return True, None
+    except VmAccessError as exc:
+        return True, exc
+    except Exception as exc:
+        return True, classify_azure_error(exc, operation="wait for the VMAccess extension", target=target)

@@ -1,0 +1,80 @@
+"""Helpers for the emulator's own tests: real azure-identity / azure-mgmt-compute clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import requests
+from azure.identity import ClientSecretCredential
+from azure.mgmt.compute import ComputeManagementClient
+
+RG = "rg-test"
+LOCATION = "westeurope"
+
+
+@dataclass
+class Azure:
+    emulator: object
+    sub: str
+    credential: ClientSecretCredential
+    compute: ComputeManagementClient
+
+    @property
+    def control(self):
+        return self.emulator.control
+
+    def add_vms(self, *vms: dict, rg: str = RG) -> None:
+        self.control.add_fleet({"seed": 1, "subscriptions": [{"id": self.sub, "resource_groups": [
+            {"name": rg, "location": LOCATION, "vms": list(vms)}]}]})
+
+    def vm_state(self, name: str, rg: str = RG) -> dict:
+        return self.control.vm(self.sub, rg, name)
+
+    def token(self) -> str:
+        return self.credential.get_token(self.emulator.info["audience"] + ".default").token
+
+    def raw(self, method: str, path: str, token: str | None = "default", **kwargs) -> requests.Response:
+        """A raw HTTPS call for what the SDK hides (status codes, headers, bodies)."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token == "default":
+            token = self.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.emulator.url + path, headers=headers, verify=self.emulator.ca_file,
+                                timeout=10, **kwargs)
+
+
+def make_credential(emulator, client_id=None, secret=None, tenant=None) -> ClientSecretCredential:
+    env = emulator.env
+    return ClientSecretCredential(tenant or env["AZURE_TENANT"], client_id or env["AZURE_CLIENT_ID"],
+                                  secret or env["AZURE_SECRET"], authority=emulator.url,
+                                  disable_instance_discovery=True)
+
+
+def make_compute(emulator, credential, **kwargs) -> ComputeManagementClient:
+    return ComputeManagementClient(credential, emulator.env["AZURE_SUBSCRIPTION_ID"], base_url=emulator.url,
+                                   credential_scopes=[emulator.info["audience"] + ".default"], **kwargs)
+
+
+@pytest.fixture
+def azure(fresh_emulator, monkeypatch) -> Azure:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fresh_emulator.ca_file)
+    credential = make_credential(fresh_emulator)
+    return Azure(fresh_emulator, fresh_emulator.env["AZURE_SUBSCRIPTION_ID"], credential,
+                 make_compute(fresh_emulator, credential))
+
+
+def vmaccess_body(settings=None, protected=None, tag=None, version="2.4", publisher="Microsoft.Compute",
+                  ext_type="VMAccessAgent") -> dict:
+    props = {"publisher": publisher, "type": ext_type, "typeHandlerVersion": version,
+             "autoUpgradeMinorVersion": True, "settings": settings or {}, "protectedSettings": protected or {}}
+    if tag is not None:
+        props["forceUpdateTag"] = tag
+    return {"location": LOCATION, "properties": props}
+
+
+def put_extension(azure: Azure, vm: str, body: dict, name: str = "enablevmaccess", rg: str = RG):
+    """PUT + wait through azure-core's LRO poller (bounded)."""
+    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(rg, vm, name, body)
+    return poller.result(timeout=20)
