@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit emulator-tests integration bench-emulator clean
+.PHONY: venv demo test unit emulator-tests integration artifact lint sanity bench-emulator bench-peer clean
 
 venv: $(STAMP)
 
@@ -12,6 +12,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m tests.collection_link
 	touch $(STAMP)
 
 ## Start the emulator with the demo fleet, run a reset against it and show the result.
@@ -31,8 +32,25 @@ emulator-tests: venv
 integration: venv
 	$(BIN)/python -m pytest tests/integration -q
 
+## The built collection: ansible-galaxy build + install, ansible-doc, ad-hoc run, stdlib-only imports.
+artifact: venv
+	$(BIN)/python -m pytest tests/artifact -q
+
+## ansible-lint (production profile) and antsibull-changelog lint.
+lint: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint.sh
+
+## ansible-test sanity (all tests, --venv, no Docker).
+sanity: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/sanity.sh
+
 bench-emulator: venv
 	$(BIN)/python bench/emulator_throughput.py
 
 clean:
 	rm -rf $(VENV) collections .tmp tests/output .pytest_cache
+
+## Side by side with azure.azcollection (installed by bench/peer/setup.sh into bench/peer/.venv); writes bench/results/compare_peer.md.
+bench-peer: venv
+	bash bench/peer/setup.sh
+	$(BIN)/python bench/compare_peer.py

@@ -11,7 +11,7 @@ status=0
 
 echo "== ansible-lint (profile: production)"
 # Content dirs are linted when they exist; ansible-lint with no argument lints the whole project.
-ANSIBLE_LINT_NODEPS=0 ansible-lint --nocolor || status=1
+ansible-lint --nocolor || status=1
 
 echo "== antsibull-changelog lint"
 antsibull-changelog lint || status=1

@@ -19,7 +19,6 @@
 # Expects the venv's bin first on PATH (the Makefile does that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO_ROOT="$PWD"
 
 NAMESPACE="$(python -c 'import yaml,sys; print(yaml.safe_load(open("galaxy.yml"))["namespace"])')"
 NAME="$(python -c 'import yaml,sys; print(yaml.safe_load(open("galaxy.yml"))["name"])')"

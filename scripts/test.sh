@@ -1,8 +1,49 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, the emulator's own tests, and the modules driven through
-# Ansible against the emulator. Expects the venv's bin first on PATH (the Makefile does that).
+# The whole test suite, in order (each stage runs even if an earlier one failed; the script
+# fails if any did):
+#   1. pytest: unit tests, the emulator's own tests, the modules driven through Ansible against
+#      the emulator, and the built artifact (tests/artifact/: build, install, ansible-doc,
+#      ad-hoc run by FQCN, stdlib-only imports);
+#   2. scripts/lint.sh: ansible-lint (production profile) and antsibull-changelog lint;
+#   3. scripts/sanity.sh: ansible-test sanity, every test, in its own virtualenvs.
+# Expects the venv's bin first on PATH (the Makefile does that). Arguments go to pytest.
+# SKIP_STAGES="lint sanity" skips stages (for quick local runs; CI runs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export ANSIBLE_PYTHON_INTERPRETER="$(command -v python)"
-python -m pytest tests -q -p no:cacheprovider "$@"
+ANSIBLE_PYTHON_INTERPRETER="$(command -v python)"
+export ANSIBLE_PYTHON_INTERPRETER
+
+passed=0
+failed=0
+summary=()
+
+stage() {
+  local name="$1"
+  shift
+  if [[ " ${SKIP_STAGES:-} " == *" $name "* ]]; then
+    summary+=("$(printf '%-8s skipped' "$name")")
+    return 0
+  fi
+  echo "=== stage $name: $*"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  local took=$((SECONDS - start))
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    summary+=("$(printf '%-8s ok      %4ds' "$name" "$took")")
+  else
+    failed=$((failed + 1))
+    summary+=("$(printf '%-8s FAILED  %4ds (exit %d)' "$name" "$took" "$rc")")
+  fi
+  echo "=== stage $name: exit $rc after ${took}s"
+}
+
+stage pytest python -m pytest tests -q -p no:cacheprovider "$@"
+stage lint bash scripts/lint.sh
+stage sanity bash scripts/sanity.sh
+
+echo "=== summary"
+printf '  %s\n' "${summary[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -72,6 +72,8 @@ REASONS = {
     "connection_error": "The Azure endpoint could not be reached (DNS, TCP, TLS or a dropped connection).",
     "unexpected_response": "Azure's response could not be parsed.",
     "unexpected_error": "An unexpected error; the message names the exception type.",
+    "vm_unresolved": "An inventory host's variables do not identify an Azure VM (fleet runs).",
+    "vault_unavailable": "Generated passwords need a vault secret to encrypt them, and none was given.",
 }
 
 MASK = "********"

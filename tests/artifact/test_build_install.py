@@ -23,7 +23,7 @@ PLAYBOOKS = sorted(p for p in SOURCE_FILES if p.startswith("playbooks/") and p.e
 # Files the artifact must carry besides plugins/: ansible-builder reads these from it.
 REQUIRED_FILES = ("README.md", "meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt")
 JUNK_PARTS = (".venv", "collections", "ansible_collections", "__pycache__", ".pytest_cache", ".hypothesis",
-              ".tmp", ".git", ".emulator-state", ".ci")
+              ".tmp", ".git", ".emulator-state", ".ci", "ansible.cfg")
 WARNING_MARKERS = ("[WARNING]", "[DEPRECATION WARNING]", "[ERROR]", "ERROR!", "Traceback")
 
 

@@ -4,14 +4,14 @@ long-running operations, and lazy completion of those operations (nothing runs o
 
 from __future__ import annotations
 
-import hmac
 import hashlib
+import hmac
 import json
 import uuid
 
 from .clock import iso
 from .errors import ArmError, invalid_parameter, invalid_request_content
-from .guest import PreparedRun, execute_linux_vmaccess, execute_vmaccess, prepare_run
+from .guest import PreparedRun, RunOutcome, execute_linux_vmaccess, execute_vmaccess, prepare_run
 from .model import VM, Extension, Operation
 
 # Published handler versions per (publisher.type) and major.minor -> newest patch build.
@@ -250,8 +250,7 @@ class ExtensionService:
         self._record_run(vm, op, "succeeded" if outcome.ok else "failed", outcome.message)
 
     @staticmethod
-    def _execute(vm: VM, ext: Extension, run: PreparedRun, when: str):
-        from .guest import RunOutcome
+    def _execute(vm: VM, ext: Extension, run: PreparedRun, when: str) -> RunOutcome:
         handler = ext.handler.lower()
         if handler == "microsoft.compute.vmaccessagent":
             if vm.os_type != "Windows":

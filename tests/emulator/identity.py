@@ -22,7 +22,7 @@ def cloud_metadata(base: str) -> dict:
     return {
         "name": CLOUD_NAME,
         "portal": f"https://portal.{fake}/",
-        "authentication": {"loginEndpoint": f"{base}/", "audiences": [AUDIENCE, AUDIENCE.rstrip("/")],
+        "authentication": {"loginEndpoint": f"{base}/", "audiences": [AUDIENCE, AUDIENCE.rstrip("/"), f"{base}/"],
                            "tenant": "common", "identityProvider": "AAD"},
         "resourceManager": f"{base}/",
         "media": f"https://rest.media.{fake}/",
@@ -57,6 +57,14 @@ def cloud_metadata(base: str) -> dict:
             "attestationEndpoint": f"attest.{fake}",
         },
     }
+
+
+def _token_audience(store, resource_or_scope: str) -> str:
+    """As Azure's ARM accepts tokens for its own URL (https://management.azure.com/, listed in the public cloud's
+    authentication.audiences) as well as for the audience, a token for the emulator's resource-manager URL is one
+    for AUDIENCE: azure.azcollection asks for '<resourceManager>/.default'."""
+    audience = audience_for(resource_or_scope)
+    return AUDIENCE if audience.rstrip("/").lower() == store.base_url.rstrip("/").lower() else audience
 
 
 def _metadata_wants_list(api_version: str | None) -> bool:
@@ -159,7 +167,7 @@ async def token(request: web.Request) -> web.Response:
     if not scope:
         return _entra_error(400, "invalid_scope", 1002012, "The provided value for scope is not valid.", base)
     first_scope = scope.split()[0]
-    access_token, lifetime = store.issue_token(principal, audience_for(first_scope))
+    access_token, lifetime = store.issue_token(principal, _token_audience(store, first_scope))
     body = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access_token}
     if "resource" in form and "scope" not in form:   # v1 endpoint shape
         body.update({"expires_on": str(int(time.time()) + lifetime), "resource": first_scope})
@@ -183,7 +191,7 @@ async def managed_identity_token(request: web.Request) -> web.Response:
     if not resource:
         return json_response({"statusCode": 400, "message": "The 'resource' query parameter is required."},
                              status=400)
-    access_token, lifetime = store.issue_token(msi, audience_for(resource))
+    access_token, lifetime = store.issue_token(msi, _token_audience(store, resource))
     return json_response({"access_token": access_token, "expires_on": str(int(time.time()) + lifetime),
                           "resource": resource, "token_type": "Bearer", "client_id": msi.client_id})
 

@@ -79,10 +79,15 @@ def test_drop_after_processing_the_put_lands(azure):
 def test_operation_that_never_finishes(azure):
     azure.add_vms({"name": "v", "extension_duration_s": 1})
     azure.control.add_fault(action="never_finish", method="PUT", path="/extensions/", count=1)
-    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(RG, "v", "enablevmaccess",
-                                                                             vmaccess_body(tag="x"))
-    poller.wait(timeout=1.0)
-    assert not poller.done()
+    # polling=False: a poller thread left waiting forever would outlive the test
+    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(
+        RG, "v", "enablevmaccess", vmaccess_body(tag="x"), polling=False)
+    operation = poller.polling_method()._initial_response.http_response.headers["Azure-AsyncOperation"]
+    deadline = time.monotonic() + 0.5          # 25x the run's scaled duration
+    while time.monotonic() < deadline:
+        status = azure.raw("GET", operation.replace(azure.emulator.url, "")).json()["status"]
+        assert status == "InProgress"
+        time.sleep(0.05)
     state = azure.vm_state("v")
-    assert state["extensions"][0]["pending_operation"]["status"] == "InProgress"
+    assert state["extensions"][0]["pending_operation"]["never_finish"] is True
     assert state["extensions"][0]["provisioning_state"] == "Creating" and state["run_count"] == 0

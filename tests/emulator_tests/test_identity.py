@@ -22,7 +22,7 @@ def test_client_secret_credential_gets_a_working_token(azure):
     log = azure.control.requests()
     token_calls = [r for r in log if r["kind"] == "identity"]
     assert token_calls and token_calls[0]["principal"] == azure.emulator.env["AZURE_CLIENT_ID"], token_calls
-    assert [r for r in log if r["kind"] == "read"][0]["principal"] == azure.emulator.env["AZURE_CLIENT_ID"]
+    assert [r for r in log if r["vm"] == "vm1"][0]["principal"] == azure.emulator.env["AZURE_CLIENT_ID"]
 
 
 def test_wrong_secret_is_refused_like_entra_and_never_echoed(fresh_emulator, monkeypatch):

@@ -19,7 +19,7 @@ def test_remaining_read_header_counts_down(azure):
     azure.add_vms({"name": "v"})
     token = azure.token()
     seen = [int(azure.raw("GET", _vm_path(azure.sub) + "?api-version=2024-11-01", token=token)
-                .headers["x-ms-ratelimit-remaining-subscription-reads"]) for _ in range(3)]
+                .headers["x-ms-ratelimit-remaining-subscription-reads"]) for _attempt in range(3)]
     assert seen[0] <= 249 and seen[1] <= seen[0] and seen[2] <= seen[1]
 
 
@@ -28,7 +28,7 @@ def test_arm_read_throttling_429_and_sdk_retry_recovers(azure):
     # 3-token burst refilling 1/s (simulated; x time_scale -> fast)
     azure.control.set_config(limits={"arm_reads_burst": 3, "arm_reads_per_s": 1.0})
     token = azure.token()
-    answers = [azure.raw("GET", _vm_path(azure.sub) + "?api-version=2024-11-01", token=token) for _ in range(5)]
+    answers = [azure.raw("GET", _vm_path(azure.sub) + "?api-version=2024-11-01", token=token) for _attempt in range(5)]
     throttled = [a for a in answers if a.status_code == 429]
     assert throttled, [a.status_code for a in answers]
     error = throttled[0].json()["error"]
@@ -36,7 +36,7 @@ def test_arm_read_throttling_429_and_sdk_retry_recovers(azure):
     assert int(throttled[0].headers["retry-after-ms"]) > 0
     assert throttled[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
     # the SDK's RetryPolicy honours the hint and gets through
-    for _ in range(6):
+    for _attempt in range(6):
         assert azure.compute.virtual_machines.get(RG, "v").name == "v"
     log = azure.control.requests()
     assert any(r["status"] == 429 and r["throttled"] for r in log)
@@ -76,4 +76,4 @@ def test_throttling_can_be_switched_off(azure):
     azure.control.set_config(throttling_enabled=False, limits={"arm_reads_burst": 1, "arm_reads_per_s": 0.001})
     token = azure.token()
     assert all(azure.raw("GET", _vm_path(azure.sub) + "?api-version=2024-11-01", token=token).status_code == 200
-               for _ in range(5))
+               for _attempt in range(5))

@@ -124,3 +124,42 @@ def run_tasks(emulator, tmp_path):
                            log_path.read_text() if log_path.exists() else "", results)
 
     return run
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run_playbook(emulator, tmp_path):
+    """run_playbook(playbook, hosts, args=(), extra_vars=None, env=None) -> PlaybookRun.
+
+    ``playbook`` is a path under playbooks/ or an FQCN; ``hosts`` maps inventory host -> hostvars
+    (put in the ``windows`` group). results["report"] holds the JSON report(s) of the run.
+    """
+    counter = {"n": 0}
+
+    def run(playbook, hosts, args=(), extra_vars=None, env=None, groups=None):
+        counter["n"] += 1
+        workdir = tmp_path / ("play%d" % counter["n"])
+        workdir.mkdir()
+        inventory = {"windows": {"hosts": hosts}}
+        inventory.update(groups or {})
+        (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        target = playbook if "." in playbook and "/" not in playbook else str(REPO_ROOT / playbook)
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), target, "-i", "inventory.yml"] + list(args)
+        extra = dict(vm_access_poll_interval=0.2, vm_access_report_dir=str(workdir / "reports"))
+        extra.update(extra_vars or {})
+        (workdir / "extra.json").write_text(json.dumps(extra))
+        cmd += ["-e", "@extra.json"]
+        run_env = ansible_env(emulator.env, workdir, env)
+        proc = subprocess.run(cmd, cwd=str(workdir), env=run_env, capture_output=True, text=True,
+                              timeout=PLAYBOOK_TIMEOUT_S, check=False)
+        log_path = Path(run_env["ANSIBLE_LOG_PATH"])
+        reports = sorted((workdir / "reports").glob("*.json")) if (workdir / "reports").exists() else []
+        results = {"reports": [json.loads(p.read_text()) for p in reports],
+                   "markdown": [p.read_text() for p in sorted((workdir / "reports").glob("*.md"))] if reports else [],
+                   "workdir": str(workdir)}
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr,
+                           log_path.read_text() if log_path.exists() else "", results)
+
+    return run
