@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from tests.awx.awx_job import AZURE_RM_CREDENTIAL_ENV, OUTCOME_TASK, slice_hosts
+from tests.awx.awx_job import AZURE_RM_CREDENTIAL_ENV, slice_hosts
 from tests.integration.fleet_helpers import PASSWORD, RG, arm_writes, seed, windows_vm
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(420)]
@@ -157,7 +157,11 @@ def test_sliced_job_runs_each_slice_as_its_own_job(job_template, fresh_emulator,
     (and so its own default run tag), its own events, set_stats counts and report pair."""
     hosts = ["web-%02d" % i for i in range(1, 7)]
     sub = seed(fresh_emulator, *[windows_vm(n, rdp="broken") for n in hosts])
-    jt = job_template("playbooks/reset_rdp.yml", {"windows": hosts})
+    # An inventory made for Windows hosts: WinRM connection vars and addresses nothing can reach.
+    # The playbook never connects to a VM (every API task runs on the controller).
+    winrm = {h: {"ansible_connection": "winrm", "ansible_host": "192.0.2.%d" % i, "ansible_port": 5986}
+             for i, h in enumerate(hosts, 1)}
+    jt = job_template("playbooks/reset_rdp.yml", {"windows": hosts}, hostvars=winrm)
 
     workflow_job_id, jobs = jt.launch_sliced({"target": "windows"}, slice_count=2)
 
@@ -236,6 +240,11 @@ def test_status_job_writes_no_change(job_template, fresh_emulator, tmp_path):
     assert guest(fresh_emulator, sub, "web-01")["guest"]["rdp_enabled"] is False
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "roles/vm_access/defaults/main.yml defaults vm_access_report_dir (and vm_access_password_vault_file) to "
+    "lookup('ansible.builtin.env', 'PWD'): the launcher's $PWD, not the directory ansible-playbook runs in. "
+    "ansible-runner (AWX) starts ansible-playbook in project/ without updating PWD, so the files land in the "
+    "launcher's directory (in an EE: /runner, deleted with the job)."))
 def test_default_report_dir_is_the_jobs_working_directory(job_template, fresh_emulator, tmp_path):
     """Without vm_access_report_dir the reports should land in ./vm_access_reports of the directory
     ansible-playbook runs in (argument spec), which in an AWX job is the project directory."""

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .server import serve as run_server
     try:
-        asyncio.run(run_server(args.fleet, args.state_dir, args.port, args.time_scale, args.page_size))
+        asyncio.run(run_server(args.fleet, args.state_dir.resolve(), args.port, args.time_scale, args.page_size))
     except FleetError as exc:
         print(f"fleet error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make demo`: the collection against the local Azure emulator, no subscription needed.
+# Starts the emulator with the demo fleet (tests/emulator/fleets/demo.yml), resets RDP across
+# the fleet with playbooks/reset_rdp.yml, resets one VM's password with the module, runs the
+# fleet again to show it is idempotent, and shows what changed inside the emulated guests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STATE=$ROOT/.tmp/demo
+TIME_SCALE=${DEMO_TIME_SCALE:-0.05}   # a 60 s extension run takes 3 s
+
+rm -rf "$STATE" && mkdir -p "$STATE"
+python -m tests.collection_link >/dev/null
+python -m tests.emulator serve --state-dir "$STATE" --time-scale "$TIME_SCALE" >"$STATE/emulator.out" 2>&1 &
+EMULATOR_PID=$!
+trap 'kill $EMULATOR_PID 2>/dev/null || true; wait $EMULATOR_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -f "$STATE/env.sh" ] && break; sleep 0.2; done
+[ -f "$STATE/env.sh" ] || { cat "$STATE/emulator.out"; echo "the emulator did not start"; exit 1; }
+# shellcheck disable=SC1091
+source "$STATE/env.sh"
+export ANSIBLE_PYTHON_INTERPRETER="$(command -v python)" ANSIBLE_COLLECTIONS_PATH="$ROOT/collections"
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-} ANSIBLE_DEPRECATION_WARNINGS=False
+echo "== Azure emulator on $AZURE_CLOUD_ENVIRONMENT (AWX-style AZURE_* variables exported from $STATE/env.sh)"
+
+# An inventory of the demo fleet: every VM as a host (Linux and stopped ones included, to show the skips).
+python - "$STATE" >"$STATE/inventory.yml" <<'PY'
+import json, sys
+sys.path.insert(0, ".")
+from tests.emulator import ControlClient
+info = json.load(open(sys.argv[1] + "/env.json"))
+control = ControlClient(info["url"], info["AZURE_EMULATOR_CONTROL_KEY"], info["ca_file"])
+hosts = {vm["name"]: {"resource_group": vm["resource_group"], "vm_name": vm["name"]} for vm in control.vms()}
+print(json.dumps({"azure_vms": {"hosts": hosts}}, indent=1))
+PY
+
+echo; echo "== The emulated guests before (RDP off on the web VMs):"
+python scripts/demo_guests.py "$STATE"
+
+cd "$STATE"
+echo; echo "== ansible-playbook playbooks/reset_rdp.yml over the whole fleet (one process does the Azure work)"
+rdp_run() {
+  ansible-playbook -i inventory.yml "$ROOT/playbooks/reset_rdp.yml" -e target=azure_vms \
+    -e vm_access_run_tag=DEMO-1 -e vm_access_poll_interval=0.5 -e vm_access_agent_wait_timeout=5 \
+    | sed -n '/TASK \[azure_ops.vm_access.vm_access : Summary\]/,/^$/p; /^fatal/,/^}/p; /PLAY RECAP/,$p' || true
+}
+rdp_run
+
+echo; echo "== The same run again: nothing left to do on the fixed VMs, no writes (idempotent per run tag);"
+echo "   the VM whose run failed in the guest is retried"
+rdp_run
+
+echo; echo "== Reset one VM's administrator password with the module (the password never appears in output)"
+export DEMO_PASSWORD="Demo-$(python -c 'import secrets; print(secrets.token_urlsafe(12))')!9a"
+cat >reset_password.yml <<'YAML'
+- name: Reset one administrator password
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Reset the password of web-01's administrator
+      azure_ops.vm_access.vm_access_reset:
+        resource_group: rg-web
+        vm_name: web-01
+        reset: password
+        password: "{{ lookup('ansible.builtin.env', 'DEMO_PASSWORD') }}"
+      no_log: true
+      register: reset
+    - name: Show the result (no secret in it)
+      ansible.builtin.debug:
+        msg: "{{ reset | dict2items | selectattr('key', 'in', ['changed', 'action', 'username', 'duration_s']) | items2dict }}"
+YAML
+ansible-playbook -i localhost, -c local reset_password.yml | sed -n '/TASK \[Show/,/^$/p'
+python "$ROOT/scripts/demo_guests.py" "$STATE" --verify-password rg-web web-01 azureadmin DEMO_PASSWORD
+
+echo "== The emulated guests after:"
+python "$ROOT/scripts/demo_guests.py" "$STATE"
+echo; echo "Reports: $(ls -1 "$STATE"/vm_access_reports/*.md | head -1) (and .json)"
