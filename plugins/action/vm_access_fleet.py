@@ -28,7 +28,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet import (
     FleetRunner,
     summarize,
 )
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet_args import fleet_argument_spec
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import fleet_argument_spec
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet_targets import (
     generate_password,
     target_from_hostvars,

@@ -176,7 +176,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet_args import fleet_argument_spec
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import fleet_argument_spec
 
 
 def main():

@@ -269,6 +269,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import reset_options
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import (
     AUTH_ARGSPEC,
     run_module,
@@ -284,19 +285,9 @@ def argument_spec():
         resource_group=dict(type="str"),
         vm_name=dict(type="str", aliases=["name"]),
         vm_id=dict(type="str"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        allow_new_admin=dict(type="bool", default=False),
-        update_password=dict(type="str", default="on_change", choices=["always", "on_change"], no_log=False),
-        run_tag=dict(type="str"),
-        force=dict(type="bool", default=False),
-        extension_name=dict(type="str", default="enablevmaccess"),
         type_handler_version=dict(type="str"),
-        require_agent_ready=dict(type="bool", default=True),
-        agent_wait_timeout=dict(type="int", default=300),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1200),
     )
+    spec.update(reset_options(wait_timeout=1200))
     spec.update(AUTH_ARGSPEC)
     return spec
 

@@ -53,7 +53,13 @@ async def emulator_middleware(request: web.Request, handler):
         headers = {}
         if rule.retry_after is not None:
             headers = retry_headers(rule.retry_after, time_scaled=True)
-        response = json_response(rule.error_body(), status=rule.status, headers=headers)
+        if rule.body is None:
+            response = json_response(rule.error_body(), status=rule.status, headers=headers)
+        elif isinstance(rule.body, str):
+            response = web.Response(text=rule.body, status=rule.status, headers=headers,
+                                    content_type="application/json")
+        else:
+            response = json_response(rule.body, status=rule.status, headers=headers)
     else:
         if rule is not None and rule.action == "never_finish":
             request["never_finish"] = True

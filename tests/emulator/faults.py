@@ -6,7 +6,8 @@ Actions:
   drop_before  close the connection before processing (nothing happens server-side)
   drop_after   process the request, then close the connection without answering
   never_finish the operation created by a matched PUT/DELETE stays InProgress forever
-Any rule may also carry ``delay_s`` (applied before its action).
+Any rule may also carry ``delay_s`` (applied before its action). A ``status`` rule may carry ``body``:
+a string is sent as is (malformed JSON, HTML from a proxy...), anything else as JSON.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class FaultRule:
     status: int | None = None
     code: str | None = None
     message: str | None = None
+    body: object = None                    # custom response body: a str (sent as is, e.g. broken JSON) or JSON
     retry_after: float | None = None       # real seconds
     delay_s: float = 0.0                   # real seconds
     count: int | None = None               # None = unlimited
@@ -89,8 +91,8 @@ class FaultSet:
         self._rng = random.Random(0)
 
     def add(self, spec: dict) -> FaultRule:
-        allowed = {"action", "method", "path", "vm", "status", "code", "message", "retry_after", "delay_s", "count",
-                   "probability"}
+        allowed = {"action", "method", "path", "vm", "status", "code", "message", "body", "retry_after", "delay_s",
+                   "count", "probability"}
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields {sorted(unknown)}; allowed: {sorted(allowed)}")

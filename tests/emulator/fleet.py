@@ -32,7 +32,7 @@ IMAGES = {
 VM_KEYS = {"name", "count", "start", "os", "size", "location", "admin_username", "computer_name", "power_state",
            "agent", "allow_extension_operations", "rdp", "rdp_enabled", "firewall_rule_enabled", "rdp_port",
            "firewall_service_running", "domain_controller", "password_policy", "vmaccess_user_mode", "failure_mode",
-           "failure_message", "accounts", "extension", "extension_duration_s", "agent_ready_after_s",
+           "failure_message", "accounts", "extension", "extensions", "extension_duration_s", "agent_ready_after_s",
            "agent_timeout_s", "tags", "image"}
 TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size"}
 
@@ -118,12 +118,16 @@ def _validate_vm(spec: dict, where: str) -> None:
     if isinstance(duration, list):
         _require(len(duration) == 2 and all(isinstance(x, (int, float)) for x in duration) and duration[0] <= duration[1],
                  f"{where}.extension_duration_s", "a range is [low, high]")
-    ext = spec.get("extension")
-    if isinstance(ext, dict):
+    extra = spec.get("extensions") or []
+    _require(isinstance(extra, list), f"{where}.extensions", "must be a list of extension specs")
+    for ei, ext in enumerate([spec.get("extension")] + list(extra)):
+        if not isinstance(ext, dict):
+            continue
+        where_ext = f"{where}.extension" if ei == 0 else f"{where}.extensions[{ei - 1}]"
         _check_keys(ext, {"name", "version", "type_handler_version", "force_update_tag", "settings",
                           "protected_settings", "state", "message", "probability", "auto_upgrade_minor_version",
-                          "publisher", "type"}, f"{where}.extension")
-        _require(ext.get("state", "Succeeded") in ("Succeeded", "Failed"), f"{where}.extension.state",
+                          "publisher", "type"}, where_ext)
+        _require(ext.get("state", "Succeeded") in ("Succeeded", "Failed"), f"{where_ext}.state",
                  "must be Succeeded or Failed")
     for ai, acc in enumerate(spec.get("accounts") or []):
         _check_keys(acc, {"name", "admin", "enabled", "password"}, f"{where}.accounts[{ai}]")
@@ -217,6 +221,9 @@ class FleetSeeder:
         ext_spec = _pick(spec.get("extension"), rng)
         if isinstance(ext_spec, dict) and rng.random() < float(ext_spec.get("probability", 1.0)):
             ext = make_extension(vm, ext_spec)
+            vm.extensions[ext.name.lower()] = ext
+        for extra_spec in spec.get("extensions") or []:   # more extensions (any handler), always present
+            ext = make_extension(vm, extra_spec)
             vm.extensions[ext.name.lower()] = ext
         return vm
 

@@ -1,0 +1,81 @@
+"""Pure parts of the fleet path: target resolution, generated passwords, write pacing, summaries."""
+
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet import summarize
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet_targets import (
+    generate_password,
+    target_from_hostvars,
+)
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.pacing import WritePacer
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.policy import password_problems
+
+VM_ID = "/subscriptions/sub1/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-01"
+
+
+def test_target_from_our_hostvars_and_azure_rm_hostvars():
+    ours = target_from_hostvars("h1", {"vm_id": VM_ID})
+    azure_rm = target_from_hostvars("web-01_1a2b", {"id": VM_ID, "name": "web-01", "resource_group": "rg-web"})
+    static = target_from_hostvars("h3", {"resource_group": "rg-web", "vm_name": "web-01"}, "sub1")
+    rm_by_name = target_from_hostvars("h4", {"resource_group": "rg-web", "name": "web-01", "subscription_id": "sub1"})
+    for target in (ours, azure_rm, static, rm_by_name):
+        assert target.error is None and target.ref.id.lower() == VM_ID.lower()
+
+
+def test_unresolvable_hosts_carry_a_reason():
+    for hostvars in ({}, {"resource_group": "rg"}, {"vm_name": "x"}, {"resource_group": "rg", "vm_name": "x"}):
+        target = target_from_hostvars("h", hostvars)
+        assert target.ref is None and target.error.reason == "vm_unresolved"
+    bad_id = target_from_hostvars("h", {"vm_id": "/subscriptions/x/virtualMachines/"})
+    assert bad_id.error is not None
+
+
+def test_generated_passwords_are_strong_and_distinct():
+    passwords = {generate_password() for _ in range(200)}
+    assert len(passwords) == 200
+    for password in passwords:
+        assert len(password) == 24 and password_problems(password) == []
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.slept += seconds
+
+
+def test_pacer_sends_freely_while_the_budget_lasts():
+    clock = FakeClock()
+    pacer = WritePacer(reserve=5, clock=clock, sleep=clock.sleep)
+    for remaining in range(199, 100, -1):
+        pacer.acquire()
+        pacer.observe_write(201, {"x-ms-ratelimit-remaining-subscription-writes": str(remaining)})
+    assert clock.slept == 0.0
+
+
+def test_pacer_waits_for_the_refill_when_the_budget_is_spent():
+    clock = FakeClock()
+    pacer = WritePacer(reserve=5, clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.observe_write(201, {"x-ms-ratelimit-remaining-subscription-writes": "3"})
+    pacer.acquire()  # 3 left <= reserve: must wait ~0.3 s at 10 writes/s
+    assert 0.2 <= clock.slept <= 1.0
+
+
+def test_pacer_pauses_every_writer_for_retry_after():
+    clock = FakeClock()
+    pacer = WritePacer(clock=clock, sleep=clock.sleep)
+    pacer.observe_write(429, {"retry-after": "7"})
+    pacer.acquire()
+    assert clock.slept >= 7 and pacer.throttled == 1
+
+
+def test_summary_counts_outcomes_and_reasons():
+    summary = summarize([{"outcome": "changed"}, {"outcome": "skipped", "reason": "vm_not_running"},
+                         {"outcome": "failed", "reason": "extension_failed"}, {"outcome": "ok"}])
+    assert summary["by_outcome"] == {"changed": 1, "ok": 1, "skipped": 1, "failed": 1}
+    assert summary["by_reason"] == {"vm_not_running": 1, "extension_failed": 1}
