@@ -249,9 +249,12 @@ def _parse_iso(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, scale: float) -> dict:
+def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, scale: float,
+            workdir: Path | None = None) -> dict:
     sub = emu.env["AZURE_SUBSCRIPTION_ID"]
     reqs = emu.control.requests(since=0)
+    if workdir is not None:
+        (workdir / "requests.json").write_text(json.dumps(reqs))
     arm = [r for r in reqs if r["kind"] in ARM_KINDS]
     by_kind = Counter(r["kind"] for r in arm)
     writes_per_vm = Counter((r["vm"] or "").lower() for r in arm if r["kind"] == "write")
@@ -260,7 +263,7 @@ def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, sc
         if r["kind"] == "write" and r["method"] == "PUT" and r["status"] in (200, 201):
             first_put.setdefault((r["vm"] or "").lower(), r["ts"])
     fixed = failed = 0
-    failed_names, seeded, actual = [], [], []
+    failed_names, seeded, actual, done_at = [], [], [], []
     for rg, name in hosts:
         state = emu.control.vm(sub, rg, name)
         guest = state["guest"]
@@ -273,7 +276,8 @@ def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, sc
         seeded.append(float(state["extension_duration_s"]))
         runs = state.get("run_history") or []
         if runs and name.lower() in first_put:
-            actual.append(_parse_iso(runs[-1]["time"]) - first_put[name.lower()])
+            done_at.append(_parse_iso(runs[-1]["time"]))
+            actual.append(done_at[-1] - first_put[name.lower()])
     n = len(hosts)
     counters = emu.control.counters()
     return {
@@ -292,7 +296,20 @@ def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, sc
         "longest_actual_run_real_s": max(actual) if actual else None,   # real seconds, PUT -> done
         "first_put_to_last_put_s": (max(first_put.values()) - min(first_put.values())) if first_put else None,
         "log_truncated": bool(reqs) and reqs[0]["seq"] != 1,
+        "timeline_s": timeline(arm, first_put, done_at),
     }
+
+
+def timeline(arm: list[dict], first_put: dict, done_at: list[float]) -> dict:
+    """Key instants, in seconds after the first ARM request of the run (wall clock of the emulator)."""
+    if not arm:
+        return {}
+    t0 = arm[0]["ts"]
+    puts = sorted(first_put.values())
+    rel = lambda t: round(t - t0, 2) if t is not None else None  # noqa: E731
+    return {"first_put": rel(puts[0] if puts else None), "last_put": rel(puts[-1] if puts else None),
+            "last_run_done": rel(max(done_at) if done_at else None), "last_arm_request": rel(arm[-1]["ts"]),
+            "first_429": rel(next((r["ts"] for r in arm if r["status"] == 429), None))}
 
 
 def t_min(n: int, longest_s: float, scale: float) -> float:
@@ -330,7 +347,7 @@ def run_ours(emu, fleet, hosts, scale, forks, workdir, timeout, poll_interval, e
            "-f", str(forks), "-e", "@extra.json"]
     proc = run_playbook(cmd, ansible_env(emu, workdir), workdir, timeout, emu.pid)
     result = {"approach": f"ours (reset_rdp.yml, forks {forks})", "forks": forks, "measured_vms": len(hosts),
-              "extrapolated": False, **proc, **analyse(emu, hosts, run_tag, scale),
+              "extrapolated": False, **proc, **analyse(emu, hosts, run_tag, scale, workdir),
               "slowest_tasks": task_times(workdir / "ansible.log")}
     reports = sorted((workdir / "reports").glob("*.json"))
     if reports:
@@ -349,7 +366,39 @@ def run_per_host(emu, fleet, hosts, scale, forks, workdir, timeout) -> dict:
            "-e", f"bench_run_tag={run_tag}"]
     proc = run_playbook(cmd, ansible_env(emu, workdir), workdir, timeout, emu.pid)
     return {"approach": f"per-host module (forks {forks})", "forks": forks, "measured_vms": len(hosts),
-            **proc, **analyse(emu, hosts, run_tag, scale)}
+            **proc, **analyse(emu, hosts, run_tag, scale, workdir)}
+
+
+def run_engine(emu, fleet, hosts, scale, workdir, timeout, poll_interval, extra_vars) -> dict:
+    """Diagnostic: the fleet action alone (run_once over every host), without the role's per-host tasks."""
+    emu.control.reset(fleet)
+    workdir.mkdir(parents=True)
+    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory(hosts)))
+    run_tag = f"bench-{int(time.time())}-engine"
+    args = {"reset": "rdp", "hosts": "{{ groups['windows'] }}", "run_tag": run_tag,
+            "poll_interval": poll_interval}
+    for key in ("max_workers", "wait_timeout"):
+        if f"vm_access_{key}" in extra_vars:
+            args[key] = extra_vars[f"vm_access_{key}"]
+    play = [{"name": "The fleet action alone", "hosts": "windows", "gather_facts": False, "tasks": [
+        {"name": "fleet", "azure_ops.vm_access.vm_access_fleet": args, "run_once": True,
+         "delegate_to": "localhost", "register": "fleet"},
+        {"name": "save", "ansible.builtin.copy": {
+            "content": "{{ fleet | dict2items | rejectattr('key', 'equalto', 'results') | items2dict | to_json }}",
+            "dest": str(workdir / "fleet-result.json")}, "run_once": True, "delegate_to": "localhost"}]}]
+    (workdir / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    cmd = [str(BIN / "ansible-playbook"), "play.yml", "-i", "inventory.yml"]
+    proc = run_playbook(cmd, ansible_env(emu, workdir), workdir, timeout, emu.pid)
+    row = {"approach": "diagnostic: fleet action alone (no per-host tasks)", "forks": 5, "measured_vms": len(hosts),
+           **proc, **analyse(emu, hosts, run_tag, scale, workdir), "slowest_tasks": task_times(workdir / "ansible.log")}
+    try:
+        saved = json.loads((workdir / "fleet-result.json").read_text())
+        row["action_duration_s"] = saved.get("duration_s")
+        row["pacing"] = saved.get("pacing")
+        row["report_summary"] = saved.get("summary")
+    except (OSError, ValueError):
+        pass
+    return row
 
 
 def spread_sample(hosts: list[tuple[str, str]], k: int) -> list[tuple[str, str]]:
@@ -429,6 +478,8 @@ def main() -> int:
     parser.add_argument("--per-host-forks", default="5,50", help="comma-separated; empty to skip")
     parser.add_argument("--per-host-sample", type=int, default=50,
                         help="hosts per per-host run (scaled up to 2 x forks when smaller)")
+    parser.add_argument("--engine", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the diagnostic row: the fleet action alone, without the role's per-host tasks")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=600.0, help="per ansible-playbook run (real s)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], metavar="KEY=VALUE",
@@ -448,6 +499,12 @@ def main() -> int:
     rows = []
     try:
         with EmulatorProcess(work / "emulator", fleet=fleet, time_scale=scale) as emu:
+            if args.engine:
+                print(f"== diagnostic: the fleet action alone, {n} VMs ...", flush=True)
+                row = run_engine(emu, fleet, hosts, scale, work / "engine", args.timeout, poll, extra)
+                rows.append(row)
+                print(f"   wall {row['wall_s']:.1f} s (action {row.get('action_duration_s')} s), rc {row['rc']}, "
+                      f"fixed {row['fixed']}/{n}", flush=True)
             for forks in [int(f) for f in args.ours_forks.split(",") if f]:
                 print(f"== ours, forks {forks}: {n} VMs ...", flush=True)
                 row = run_ours(emu, fleet, hosts, scale, forks, work / f"ours-f{forks}", args.timeout, poll, extra)

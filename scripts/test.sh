@@ -7,7 +7,8 @@
 #   2. scripts/lint.sh: ansible-lint (production profile) and antsibull-changelog lint;
 #   3. scripts/sanity.sh: ansible-test sanity, every test, in its own virtualenvs.
 # Expects the venv's bin first on PATH (the Makefile does that). Arguments go to pytest.
-# SKIP_STAGES="lint sanity" skips stages (for quick local runs; CI runs them all).
+# SKIP_STAGES="lint sanity" skips stages and PYTEST_PATHS="tests/artifact" narrows pytest (quick
+# local runs; CI runs everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,8 @@ stage() {
   echo "=== stage $name: exit $rc after ${took}s"
 }
 
-stage pytest python -m pytest tests -q -p no:cacheprovider "$@"
+# shellcheck disable=SC2086  # PYTEST_PATHS is a list of paths
+stage pytest python -m pytest ${PYTEST_PATHS:-tests} -q -p no:cacheprovider "$@"
 stage lint bash scripts/lint.sh
 stage sanity bash scripts/sanity.sh
 

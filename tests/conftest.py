@@ -9,4 +9,4 @@ from tests.collection_link import link_collection
 
 link_collection()
 
-pytest_plugins = ["tests.emulator.pytest_plugin"]
+pytest_plugins = ["tests.emulator.pytest_plugin", "tests.reliability.recorder"]

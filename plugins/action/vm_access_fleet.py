@@ -37,14 +37,14 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.compute_api im
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.pacing import PacingPolicy, WritePacer
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access import ResetRequest, check_request
 
+DEFAULT_VAULT_FILE = "vm_access_passwords.vault"
 _HOSTVAR_KEYS = ("vm_id", "id", "resource_group", "vm_name", "name", "subscription_id")
 
 
 def _validate(args):
     validator = ArgumentSpecValidator(
         fleet_argument_spec(),
-        required_if=[("mode", "reset", ("reset",)),
-                     ("generate_passwords", True, ("password_vault_file",))],
+        required_if=[("mode", "reset", ("reset",))],
     )
     result = validator.validate(args)
     if result.error_messages:
@@ -115,10 +115,11 @@ class ActionModule(ActionBase):
                 vault.finish(results)
         summary = summarize(results)
         return {
+            "working_dir": os.getcwd(),
             "changed": summary["by_outcome"].get("changed", 0) > 0,
             "results": dict((r["host"], r) for r in results),
             "summary": summary,
-            "password_vault_file": params["password_vault_file"] if vault is not None and vault.written else None,
+            "password_vault_file": vault.path if vault is not None and vault.written else None,
             "pacing": {"waited_s": round(sum(p.waited_s for p in pacers.values()), 3),
                        "throttled": sum(p.throttled for p in pacers.values())},
         }
@@ -152,7 +153,8 @@ class ActionModule(ActionBase):
         apis, pacers = {}, {}
         for sub in subscriptions or [settings.subscription_id]:
             pacers[sub] = WritePacer()
-            client = azure_auth.compute_client(credential, sub, cloud, per_retry_policies=[PacingPolicy(pacers[sub])])
+            client = azure_auth.compute_client(credential, sub, cloud, per_retry_policies=[PacingPolicy(pacers[sub])],
+                                               retry_budget_s=params["wait_timeout"] or None)
             apis[sub] = ComputeApi(client)
         return apis, pacers
 
@@ -175,7 +177,8 @@ class _PasswordVault:
         from ansible import constants as C
         from ansible.parsing.vault import VaultLib, VaultSecret, match_encrypt_secret
 
-        self.path = params["password_vault_file"]
+        # Relative to the directory ansible-playbook runs in (this process's), never the playbook's.
+        self.path = os.path.abspath(params["password_vault_file"] or DEFAULT_VAULT_FILE)
         self.check_mode = check_mode
         self.written = False
         self.records = {}

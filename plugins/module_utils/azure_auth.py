@@ -86,6 +86,9 @@ METADATA_API_VERSION = "2022-09-01"
 DEFAULT_RETRY_TOTAL = 10
 DEFAULT_RETRY_BACKOFF_FACTOR = 0.8
 DEFAULT_RETRY_BACKOFF_MAX = 60
+# No single ARM call (with its retries and Retry-After waits) may take longer than this by default;
+# modules pass their wait_timeout instead.
+DEFAULT_RETRY_BUDGET_S = 600
 
 
 AZURE_AUTH_ARGSPEC = dict(
@@ -846,14 +849,21 @@ def compute_client(credential: Any, subscription_id: str, cloud: CloudEndpoints,
                    retry_backoff_factor: float = DEFAULT_RETRY_BACKOFF_FACTOR,
                    retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX,
                    user_agent: Optional[str] = USER_AGENT,
+                   retry_budget_s: Optional[float] = DEFAULT_RETRY_BUDGET_S,
                    **client_kwargs: Any) -> Any:
     """``ComputeManagementClient`` for ``cloud``, with azure-core's RetryPolicy knobs.
 
     azure-core retries 408/429/500/502/503/504 and connection errors, honouring Retry-After and
-    retry-after-ms. ``user_agent`` is prepended to the SDK's own user agent. Other keyword
-    arguments go to the client unchanged (``polling_interval``, ``transport``, ...).
+    retry-after-ms; ``retry_budget_s`` bounds the retries of one call (a Retry-After past it is
+    not waited for: the call fails as throttled). A token ARM rejects (401) is fetched afresh
+    once. ``user_agent`` is prepended to the SDK's own user agent. Other keyword arguments go to
+    the client unchanged (``polling_interval``, ``transport``, ...).
     """
     require_azure_sdk()
+    from ansible_collections.azure_ops.vm_access.plugins.module_utils.transport_policies import (
+        BoundedRetryPolicy,
+        FreshTokenChallengePolicy,
+    )
     kwargs = dict(
         base_url=cloud.resource_manager,
         credential_scopes=cloud.credential_scopes,
@@ -864,6 +874,10 @@ def compute_client(credential: Any, subscription_id: str, cloud: CloudEndpoints,
     if user_agent:
         kwargs["user_agent"] = user_agent
     kwargs.update(client_kwargs)
+    kwargs.setdefault("retry_policy", BoundedRetryPolicy(
+        budget_s=retry_budget_s, retry_total=kwargs["retry_total"],
+        retry_backoff_factor=kwargs["retry_backoff_factor"], retry_backoff_max=kwargs["retry_backoff_max"]))
+    kwargs.setdefault("authentication_policy", FreshTokenChallengePolicy(credential, *cloud.credential_scopes))
     return ComputeManagementClient(credential, subscription_id, **kwargs)
 
 

@@ -164,7 +164,8 @@ class FleetRunner:
             out = item.outcome
             out.os_type, out.power_state, out.agent_status = vm.os_type, vm.power_state, vm.agent_status
             out.extension = vm.extension.public() if vm.extension else None
-            self._finish(item, "ok", None, "%s, %s, agent %s" % (vm.os_type, vm.power_state, vm.agent_status))
+            self._finish(item, "ok", None, "%s, %s, agent %s" % (
+                vm.os_type or "unknown OS", vm.power_state or "unknown power state", vm.agent_status or "not reporting"))
         return [item.outcome.public(started) for item in tracked]
 
     # -- reading -------------------------------------------------------------------------

@@ -215,6 +215,15 @@ def parse_extension(model=None, view=None):
     """Merge an extension's model (resource) and instance view into ExtensionState."""
     if model is None and view is None:
         return None
+    try:
+        return _parse_extension(model, view)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        raise VmAccessError("unexpected_response",
+                            "Azure returned an extension document of an unexpected shape; run again, and report it "
+                            "if it persists.") from None
+
+
+def _parse_extension(model, view):
     props = _dig(model, "properties") or {}
     if view is None:
         view = props.get("instanceView")
@@ -263,7 +272,16 @@ def parse_vm(doc, ref=None):
     if not isinstance(doc, dict):
         raise VmAccessError("unexpected_response", "Azure returned a virtual machine document that is not an object.")
     if ref is None:
-        ref = parse_vm_id(doc.get("id") or "")
+        ref = parse_vm_id(doc.get("id") if isinstance(doc.get("id"), str) else "")
+    try:
+        return _parse_vm(doc, ref)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        raise VmAccessError("unexpected_response",
+                            "Azure returned a virtual machine document of an unexpected shape for %s; run again, "
+                            "and report it if it persists." % ref.name) from None
+
+
+def _parse_vm(doc, ref):
     props = doc.get("properties") or {}
     view = props.get("instanceView") or {}
     statuses = view.get("statuses") or []

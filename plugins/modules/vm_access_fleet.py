@@ -57,7 +57,10 @@ options:
     type: bool
     default: false
   password_vault_file:
-    description: Where generated passwords are written, ansible-vault encrypted (JSON inside), mode 0600.
+    description:
+      - Where generated passwords are written, ansible-vault encrypted (JSON inside), mode 0600.
+      - Default C(vm_access_passwords.vault) in the directory ansible-playbook runs in; relative paths are relative
+        to it too.
     type: path
   vault_password:
     description: Vault password to encrypt O(password_vault_file) with. By default the vault secret loaded by
@@ -162,6 +165,10 @@ summary:
            "by_reason": {"vm_not_running": 1}}
 password_vault_file:
   description: Path of the encrypted password file, when passwords were generated and written.
+  returned: success
+  type: str
+working_dir:
+  description: The directory ansible-playbook runs in (where relative report and password paths go).
   returned: success
   type: str
 pacing:
