@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit emulator-tests integration artifact lint sanity bench-emulator bench-peer clean
+.PHONY: venv demo test unit emulator-tests integration artifact lint sanity bench-emulator bench-peer bench-fleet clean
 
 venv: $(STAMP)
 
@@ -46,6 +46,10 @@ sanity: venv
 
 bench-emulator: venv
 	$(BIN)/python bench/emulator_throughput.py
+
+## Fleet benchmark: reset_rdp.yml over 1,000 emulated VMs vs the per-host module (writes bench/results/fleet.md).
+bench-fleet: venv
+	$(BIN)/python bench/fleet_bench.py
 
 clean:
 	rm -rf $(VENV) collections .tmp tests/output .pytest_cache

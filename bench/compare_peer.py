@@ -237,7 +237,7 @@ def guest(emu, name):
     return emu.control.vm(SUB, RG, name)
 
 
-def run_sequence(emu: EmulatorProcess, who: Contender, names: list[str], again: list[str], rep: int, k: int,
+def run_sequence(emu: EmulatorProcess, who: Contender, names: list[str], again: list[str], *, rep: int, k: int,
                  inv_all: Path, inv_again: Path) -> dict:
     ctl = emu.control
     ctl.reset(fleet(k))
@@ -570,7 +570,8 @@ def main(argv=None) -> int:
                 row = {}
                 for name in order:
                     t0 = time.monotonic()
-                    row[name] = run_sequence(emu, contenders[name], names, again, rep, args.vms, inv_all, inv_again)
+                    row[name] = run_sequence(emu, contenders[name], names, again, rep=rep, k=args.vms,
+                                             inv_all=inv_all, inv_again=inv_again)
                     r = row[name]
                     print(f"rep {rep} {name:4s}: " + ", ".join(
                         f"{kind} {r[kind]['cpu_s'] / r[kind]['vms']:.2f} cpu-s/VM {r[kind]['wall_s']:.1f}s"

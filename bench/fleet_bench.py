@@ -258,6 +258,7 @@ def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, sc
     arm = [r for r in reqs if r["kind"] in ARM_KINDS]
     by_kind = Counter(r["kind"] for r in arm)
     writes_per_vm = Counter((r["vm"] or "").lower() for r in arm if r["kind"] == "write")
+    accepted_per_vm = Counter((r["vm"] or "").lower() for r in arm if r["kind"] == "write" and 200 <= r["status"] < 300)
     first_put = {}
     for r in arm:
         if r["kind"] == "write" and r["method"] == "PUT" and r["status"] in (200, 201):
@@ -287,7 +288,8 @@ def analyse(emu: EmulatorProcess, hosts: list[tuple[str, str]], run_tag: str, sc
         "operation_polls": by_kind["operation"],
         "reads_per_vm": by_kind["read"] / n, "writes_per_vm": by_kind["write"] / n,
         "operation_polls_per_vm": by_kind["operation"] / n,
-        "max_writes_one_vm": max(writes_per_vm.values() or [0]),
+        "max_writes_one_vm": max(writes_per_vm.values() or [0]),             # every write request, 429s too
+        "max_accepted_writes_one_vm": max(accepted_per_vm.values() or [0]),  # 2xx only
         "status_429": sum(1 for r in arm if r["status"] == 429),
         "throttled_log": sum(1 for r in arm if r["throttled"]),
         "tokens_issued": counters.get("tokens_issued"),
@@ -459,6 +461,20 @@ def markdown(rows: list[dict], meta: dict) -> str:
             f"| {r['emulator_cpu_s']:.1f} | {r['tree_peak_pss_mib']:.0f} / {r['ru_maxrss_mib']:.0f} "
             f"| {r['fixed']} / {r['failed_fixable']} | {verdict} |")
     lines.append("")
+    lines.append("Writes per VM counts every write request, 429-rejected ones too (max accepted writes on one VM: "
+                 + ", ".join(f"{r['approach']}: {r['max_accepted_writes_one_vm']}" for r in rows) + ").")
+    lines.append("")
+    lines.append("1-minute load average before / after each run (2 CPUs; other work on the machine inflates wall "
+                 "times, not CPU seconds): " + ", ".join(f"{r['approach']}: {r['loadavg_1min_before_after']}"
+                                                          for r in rows) + ".")
+    lines.append("")
+    for r in rows:
+        if r.get("timeline_s"):
+            lines.append(f"Timeline of '{r['approach']}' (s after its first ARM request): "
+                         + ", ".join(f"{k} {v}" for k, v in r["timeline_s"].items())
+                         + (f"; fleet action {r['action_duration_s']} s, pacing {r['pacing']}"
+                            if r.get("action_duration_s") is not None else ""))
+            lines.append("")
     for r in rows:
         if r.get("slowest_tasks"):
             lines.append(f"Where the wall time of '{r['approach']}' went (Ansible log, seconds per task banner): "
@@ -471,17 +487,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=1000)
     parser.add_argument("--groups", type=int, default=4, help="resource groups")
-    parser.add_argument("--time-scale", type=float, default=0.25)
+    parser.add_argument("--time-scale", type=float, default=0.25,
+                        help="the smallest scale at which the fleet action's PUT phase still tracks ARM's budget here")
     parser.add_argument("--poll-interval", type=float, default=None,
                         help="vm_access_poll_interval in real seconds (default 15 x time scale)")
-    parser.add_argument("--ours-forks", default="5,50", help="comma-separated forks for reset_rdp.yml")
+    parser.add_argument("--ours-forks", default="5", help="comma-separated forks for reset_rdp.yml")
     parser.add_argument("--per-host-forks", default="5,50", help="comma-separated; empty to skip")
-    parser.add_argument("--per-host-sample", type=int, default=50,
-                        help="hosts per per-host run (scaled up to 2 x forks when smaller)")
+    parser.add_argument("--per-host-sample", type=int, default=25,
+                        help="hosts per per-host run (at least one wave: raised to forks when smaller)")
     parser.add_argument("--engine", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the diagnostic row: the fleet action alone, without the role's per-host tasks")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=600.0, help="per ansible-playbook run (real s)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="per ansible-playbook run (real s)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], metavar="KEY=VALUE",
                         help="more extra vars for reset_rdp.yml (e.g. vm_access_max_workers=32)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -511,7 +528,7 @@ def main() -> int:
                 rows.append(row)
                 print(f"   wall {row['wall_s']:.1f} s, rc {row['rc']}, fixed {row['fixed']}/{n}", flush=True)
             for forks in [int(f) for f in args.per_host_forks.split(",") if f]:
-                k = min(n, max(args.per_host_sample, 2 * forks))
+                k = min(n, max(args.per_host_sample, forks))
                 sample = spread_sample(hosts, k)
                 print(f"== per-host module, forks {forks}: sample of {k} VMs ...", flush=True)
                 row = run_per_host(emu, fleet, sample, scale, forks, work / f"per-host-f{forks}", args.timeout)

@@ -18,7 +18,8 @@ for _ in $(seq 1 100); do [ -f "$STATE/env.sh" ] && break; sleep 0.2; done
 [ -f "$STATE/env.sh" ] || { cat "$STATE/emulator.out"; echo "the emulator did not start"; exit 1; }
 # shellcheck disable=SC1091
 source "$STATE/env.sh"
-export ANSIBLE_PYTHON_INTERPRETER="$(command -v python)" ANSIBLE_COLLECTIONS_PATH="$ROOT/collections"
+ANSIBLE_PYTHON_INTERPRETER="$(command -v python)"
+export ANSIBLE_PYTHON_INTERPRETER ANSIBLE_COLLECTIONS_PATH="$ROOT/collections"
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-} ANSIBLE_DEPRECATION_WARNINGS=False
 echo "== Azure emulator on $AZURE_CLOUD_ENVIRONMENT (AWX-style AZURE_* variables exported from $STATE/env.sh)"
 
@@ -50,7 +51,8 @@ echo "   the VM whose run failed in the guest is retried"
 rdp_run
 
 echo; echo "== Reset one VM's administrator password with the module (the password never appears in output)"
-export DEMO_PASSWORD="Demo-$(python -c 'import secrets; print(secrets.token_urlsafe(12))')!9a"
+DEMO_PASSWORD="Demo-$(python -c 'import secrets; print(secrets.token_urlsafe(12))')!9a"
+export DEMO_PASSWORD
 cat >reset_password.yml <<'YAML'
 - name: Reset one administrator password
   hosts: localhost
@@ -73,4 +75,6 @@ python "$ROOT/scripts/demo_guests.py" "$STATE" --verify-password rg-web web-01 a
 
 echo "== The emulated guests after:"
 python "$ROOT/scripts/demo_guests.py" "$STATE"
-echo; echo "Reports: $(ls -1 "$STATE"/vm_access_reports/*.md | head -1) (and .json)"
+echo
+# shellcheck disable=SC2012  # the first report is enough; names are ours
+echo "Reports: $(ls -1 "$STATE"/vm_access_reports/*.md | head -1) (and .json)"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render docs/reliability.md again from tests/reliability/last_run.json (written by the reliability suite)."""
 
 import json

@@ -413,8 +413,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         than parsing it, and the inventory needs only the REST shape.
         """
         if HttpRequest is None or not hasattr(client, "send_request"):
-            for doc in ComputeApi(client).list_vms(resource_group):  # older SDK generations
-                yield doc
+            yield from ComputeApi(client).list_vms(resource_group)  # older SDK generations
             return
         base = "%s/subscriptions/%s" % (cloud.resource_manager, quote(subscription, safe=""))
         if resource_group:
@@ -435,8 +434,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
                 raise VmAccessError("unexpected_response",
                                     "The virtual machine list of %s is not an ARM list document." % target)
-            for doc in page.get("value") or []:
-                yield doc
+            yield from page.get("value") or []
             url = page.get("nextLink")
 
     # ------------------------------------------------------------------ inventory

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
     VmAccessError,
     classify_azure_error,
@@ -20,7 +22,8 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 
 
 def _raw_json(pipeline_response, deserialized, headers):
-    return pipeline_response.http_response.json()
+    # text() exists on both the legacy transport responses (SDK <= 38) and azure.core.rest ones.
+    return json.loads(pipeline_response.http_response.text())
 
 
 def rest_dict(model):

@@ -83,6 +83,8 @@ LEAST_PRIVILEGE_ACTIONS = (
     "Microsoft.Compute/virtualMachines/read",
     "Microsoft.Compute/virtualMachines/extensions/read",
     "Microsoft.Compute/virtualMachines/extensions/write",
+    # Polling the extension's long-running operation (Azure-AsyncOperation URL).
+    "Microsoft.Compute/locations/operations/read",
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import inspect
 import time
 
 from ansible.module_utils.basic import missing_required_lib
@@ -49,9 +50,12 @@ def target_vm(params):
 def _fail(module, error, secrets, started):
     result = dict(error.details)
     result.pop("msg", None)
+    # Looked up at call time: the `import` sanity test replaces AnsibleModule at import time.
+    if "exception" in inspect.signature(module.fail_json).parameters:
+        # ansible-core 2.19+ attaches the current call stack at -vvv unless told otherwise.
+        result["exception"] = ""
     module.fail_json(
         msg=scrub(error.message, secrets),
-        exception="",
         reason=error.reason,
         duration_s=round(time.monotonic() - started, 3),
         **_scrub_values(result, secrets)

@@ -34,6 +34,9 @@ def _python_modules(folder):
 
 MODULE_UTILS = _python_modules("plugins/module_utils")
 MODULES = _python_modules("plugins/modules")
+# Modules whose work is done by an action plugin of the same name on the controller; their module
+# file only documents the options and refuses to run on its own.
+ACTION_BACKED = sorted(p.split("/")[-1][:-3] for p in SOURCE_FILES if p.startswith("plugins/action/") and p.endswith(".py"))
 
 # Arguments that pass each module's argument spec, so the run gets as far as the dependency check.
 # A new module needs an entry here.
@@ -125,12 +128,14 @@ def test_imports_without_third_party_packages(stdlib_report, name):
 
 @pytest.mark.parametrize("module", [m.rsplit(".", 1)[-1] for m in MODULES])
 def test_module_reports_missing_dependency(stdlib_report, module):
-    assert module in MODULE_ARGS, "add arguments for %s%s to MODULE_ARGS" % (FQCN_PREFIX, module)
     assert module + " (run)" not in str(list(stdlib_report["import_errors"])), stdlib_report["import_errors"]
     run = stdlib_report["runs"][module]
     assert run["exit"] == 1, run
     result = json.loads(run["stdout"])
     assert result["failed"] is True, result
+    if module in ACTION_BACKED:
+        return  # fails cleanly (above); the SDK is the action plugin's business, on the controller
+    assert module in MODULE_ARGS, "add arguments for %s%s to MODULE_ARGS" % (FQCN_PREFIX, module)
     assert result["reason"] == "missing_dependency", result
     assert "Failed to import the required Python library" in result["msg"], result
     assert "azure-identity" in result["msg"], result

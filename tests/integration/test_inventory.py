@@ -147,8 +147,6 @@ def run_inventory(tmp_path):
     return run
 
 
-
-
 def three_subs(sub_a, **config):
     return dict(config, subscriptions=[sub_a, SUB_B, SUB_C])
 

@@ -29,7 +29,7 @@ def test_unresolvable_hosts_carry_a_reason():
 
 
 def test_generated_passwords_are_strong_and_distinct():
-    passwords = {generate_password() for _ in range(200)}
+    passwords = {generate_password() for _i in range(200)}
     assert len(passwords) == 200
     for password in passwords:
         assert len(password) == 24 and password_problems(password) == []
