@@ -377,6 +377,26 @@ def test_cache_second_run_makes_no_request(seeded, run_inventory, tmp_path):
     assert len(flushed.arm) == 5 and flushed.hosts == RUNNING
 
 
+# --------------------------------------------------------------------------- retries
+
+
+def test_throttling_and_dropped_connections_are_retried(seeded, run_inventory):
+    """429 with Retry-After and a dropped connection on list pages: retried by azure-core, same hosts."""
+    emulator, sub_a = seeded
+    control = emulator.control
+    control.add_fault(action="status", status=429, retry_after=1, method="GET",
+                      path=r"^/subscriptions/%s/providers/Microsoft\.Compute/virtualMachines$" % SUB_B, count=2)
+    control.add_fault(action="drop_before", method="GET",
+                      path=r"^/subscriptions/%s/providers/Microsoft\.Compute/virtualMachines$" % SUB_C, count=1)
+    run = run_inventory(emulator, three_subs(sub_a))
+    assert run.returncode == 0, run.stderr
+    assert run.hosts == RUNNING
+    throttled = [r for r in run.arm if r["status"] == 429]
+    assert len(throttled) == 2 and all(r["subscription"] == SUB_B for r in throttled)
+    assert len([r for r in run.arm if r["status"] == 200]) == 5  # every page once, after the retries
+    assert {f["hits"] for f in control.faults()} == {2, 1}
+
+
 # --------------------------------------------------------------------------- errors
 
 

@@ -64,16 +64,33 @@ def _validator():
     )
 
 
+TYPED = {"allow_new_admin": st.booleans(), "force": st.booleans(), "require_agent_ready": st.booleans(),
+         "wait": st.booleans(), "agent_wait_timeout": st.integers(-10, 10 ** 6), "wait_timeout": st.integers(-10, 10 ** 6),
+         "update_password": st.sampled_from(["always", "on_change"]),
+         "auth_source": st.sampled_from(["auto", "env", "credential_file", "cli", "msi", "workload_identity"])}
+PASSWORDS = st.one_of(ANY_TEXT, st.text(alphabet=string.ascii_letters + string.digits + "!#_-@ ", min_size=8,
+                                        max_size=130))
+
+
 @st.composite
 def module_args(draw):
-    args = {}
-    for key in draw(st.lists(st.sampled_from(KEYS), unique=True, max_size=len(KEYS))):
-        if key == "vm_id":
-            args[key] = draw(VM_IDS)
-        elif key == "reset":
-            args[key] = draw(st.one_of(st.sampled_from(["password", "rdp"]), ANY_VALUE))
-        else:
+    """Mostly well-typed arguments (so our own validation is reached), sometimes any type at all."""
+    wild = draw(st.integers(0, 9)) == 0
+    args = {"reset": draw(st.sampled_from(["password", "rdp"]) if not wild else st.one_of(st.just("rdp"), ANY_VALUE))}
+    target = draw(st.sampled_from(["name", "id", "none", "both"]))
+    if target in ("name", "both"):
+        args["resource_group"], args["vm_name"] = draw(ANY_TEXT), draw(ANY_TEXT)
+    if target in ("id", "both"):
+        args["vm_id"] = draw(VM_IDS)
+    for key in draw(st.lists(st.sampled_from(KEYS[4:]), unique=True, max_size=8)):
+        if wild:
             args[key] = draw(ANY_VALUE)
+        elif key == "password":
+            args[key] = draw(PASSWORDS)
+        else:
+            args[key] = draw(TYPED.get(key, ANY_TEXT))
+    if args["reset"] == "password" and not wild and draw(st.booleans()):
+        args.setdefault("password", draw(PASSWORDS))
     return args
 
 
@@ -99,7 +116,7 @@ def _through_module_validation(args):
 
 
 def test_module_arguments_generated(soak, reliability):
-    examples = 3000 if soak else 400
+    examples = 5000 if soak else 1000
     seen = {}
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
