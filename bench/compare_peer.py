@@ -2,30 +2,50 @@
 """Side by side with azure.azcollection: the same VMAccess resets on the same emulated fleet (not a test).
 
 One emulator (127.0.0.1 only, throttling on, time-scaled) holds K Windows VMs with Remote Desktop
-broken. For every repetition, each contender starts from the same freshly seeded fleet and runs,
-with ``ansible-playbook`` over K inventory hosts (``delegate_to: localhost``, forks 5):
+broken. For every repetition, each of three contenders starts from the same freshly seeded fleet and
+runs ``ansible-playbook`` over the same K inventory hosts (forks 5):
 
-  rdp       RDP reset                   ours: vm_access_reset reset=rdp run_tag=…
+  module  this collection's single-VM module per host: azure_ops.vm_access.vm_access_reset with
+          ``delegate_to: localhost`` (one module process per VM)
+  fleet   this collection's fleet playbooks, as a user runs them for many VMs:
+          playbooks/reset_rdp.yml / playbooks/reset_password.yml (role vm_access, action plugin
+          vm_access_fleet: the Azure work of all hosts in one controller process); static inventory,
+          group ``windows``, hostvars resource_group + vm_name; extra vars vm_access_run_tag (fresh per
+          repetition), vm_access_poll_interval = 15 s x time scale, vm_access_report_dir (temp dir)
+  peer    azure.azcollection's azure_rm_virtualmachineextension per host (``delegate_to: localhost``)
+
+and the runs
+
+  rdp       RDP reset                   module: vm_access_reset reset=rdp run_tag=…
+                                         fleet: reset_rdp.yml -e vm_access_run_tag=…
                                          peer: azure_rm_virtualmachineextension VMAccessAgent 2.4,
                                                settings {}, protected_settings {}, force_update_tag: true
-  noop      module start-up, no change  ours: the same RDP task with --check (the VM is already reset)
+  noop      start-up, no change         module / fleet: the same RDP run with --check (VMs already reset)
                                          peer: the same extension task without force_update_tag (it has no
                                                check mode: under --check Ansible would skip it); identical
                                                settings, so it reads and writes nothing
-  rdp-again second forced run           RDP re-broken in the guest, then ours: the same task + force: true;
-                                         peer: the identical task (force_update_tag: true again)
-  password  password reset              ours: reset=password password=…; peer: settings {UserName},
+  rdp-again second forced run           RDP re-broken in the guest, then module: the same task + force: true;
+                                         fleet: + vm_access_force=true; peer: the identical task
+  password  password reset              module: reset=password password=…; fleet: reset_password.yml
+                                         -e vm_access_password=…; peer: settings {UserName},
                                          protected_settings {Password}, force_update_tag: true
-  password-again second forced run      the password changed inside the guest, then the same task again
-                                         (ours + force: true; peer identical)
+  password-again second forced run      the password changed inside the guest, then the same run again
+                                         (module force: true; fleet vm_access_force=true; peer identical)
 
 For each run it measures the whole ansible-playbook process tree (os.wait4 on the one child:
 user+sys CPU and ru_maxrss, i.e. the largest single process of the tree), wall time, the ARM
 requests the emulator logged during the run, and correctness from the emulator's guest state and
 extension run counter (never from Ansible's ``changed``). The "again" runs use the first
 ``--again-hosts`` VMs only (they are correctness checks; their cost is reported per VM too).
+The contenders' order rotates between repetitions.
 
-    .venv/bin/python bench/compare_peer.py [--reps 5] [--vms 20] [--time-scale 0.02]
+After the repetitions, a short start-up profile explains the CPU figures: the CPU seconds of the
+imports a module process pays (fresh interpreter, time.process_time, median of 5), ``-X importtime``
+self times of azure-mgmt-compute's generated models and operations (minimum of 5), and Ansible's own
+per-task floor (``ansible.builtin.ping`` with ``delegate_to: localhost`` over the same K hosts, forks 5,
+once per repetition) in both venvs.
+
+    .venv/bin/python bench/compare_peer.py [--reps 5] [--vms 20] [--again-hosts 5] [--time-scale 0.02]
 
 Writes bench/results/compare_peer.md (and the raw figures to bench/results/compare_peer.json).
 Needs the peer installed by bench/peer/setup.sh (``make bench-peer`` runs both).
@@ -64,7 +84,9 @@ OLD_PASSWORD = "Old-Passw0rd!2020"
 DRIFT_PASSWORD = "Dr1ft-Passw0rd!2024"
 RUN_TIMEOUT_S = 600
 
-CONTENDERS = ("ours", "peer")
+CONTENDERS = ("module", "fleet", "peer")
+OURS = ("module", "fleet")
+LABELS = {"module": "module", "fleet": "fleet", "peer": "peer"}
 KINDS = ("rdp", "noop", "rdp-again", "password", "password-again")
 
 

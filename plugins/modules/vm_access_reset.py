@@ -152,8 +152,8 @@ notes:
   - VMAccess grants administrator rights to the account it resets, and enables it when disabled.
   - If the Microsoft Entra login extension is installed, run it again after a reset.
   - Azure permissions needed - C(Microsoft.Compute/virtualMachines/read),
-    C(Microsoft.Compute/virtualMachines/extensions/read) and C(Microsoft.Compute/virtualMachines/extensions/write)
-    (the built-in role Virtual Machine Contributor has them).
+    C(Microsoft.Compute/virtualMachines/extensions/read), C(Microsoft.Compute/virtualMachines/extensions/write) and
+    C(Microsoft.Compute/locations/operations/read) (the built-in role Virtual Machine Contributor has them).
 seealso:
   - module: azure_ops.vm_access.vm_access_info
 """
