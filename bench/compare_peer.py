@@ -147,18 +147,40 @@ def write_play(path: Path, task: dict) -> None:
 # --- contenders -----------------------------------------------------------------------------------
 
 class Contender:
-    def __init__(self, name: str, bin_dir: Path, collections_path: Path, workdir: Path):
+    """One way of running the resets: its venv's ansible-playbook, its collections, its playbooks."""
+
+    def __init__(self, name: str, bin_dir: Path, collections_path: Path, workdir: Path, time_scale: float):
         self.name = name
         self.bin_dir = bin_dir
         self.python = bin_dir / "python"
         self.collections_path = collections_path
         self.workdir = workdir
+        self.time_scale = time_scale
         workdir.mkdir(parents=True, exist_ok=True)
         self.plays = {}
         for kind in KINDS:
+            if name == "fleet":   # the collection's own playbooks, unchanged
+                self.plays[kind] = REPO / "playbooks" / ("reset_password.yml" if "password" in kind else "reset_rdp.yml")
+                continue
             play = workdir / f"{kind}.yml"
-            write_play(play, ours_task(kind) if name == "ours" else peer_task(kind))
+            write_play(play, ours_task(kind) if name == "module" else peer_task(kind))
             self.plays[kind] = play
+
+    def extra_vars(self, kind: str, run_tag: str, password: str) -> dict:
+        if self.name != "fleet":
+            return {"run_tag": run_tag, "new_password": password}
+        ev = {"vm_access_run_tag": run_tag, "vm_access_poll_interval": round(15.0 * self.time_scale, 3),
+              "vm_access_report_dir": str(self.workdir / "reports")}
+        if "password" in kind:
+            ev["vm_access_password"] = password
+        if kind.endswith("-again"):
+            ev["vm_access_force"] = True
+        return ev
+
+    def command(self, kind: str, inv: Path, extra: Path, check: bool = False) -> list[str]:
+        cmd = [str(self.bin_dir / "ansible-playbook"), str(self.plays[kind]), "-i", str(inv), "-f", "5",
+               "-e", f"@{extra}"]
+        return cmd + (["--check"] if check else [])
 
     def env(self, emu: EmulatorProcess) -> dict:
         env = {k: v for k, v in os.environ.items()
@@ -198,6 +220,13 @@ def ours_collections(root: Path) -> Path:
 def inventory(path: Path, names: list[str]) -> Path:
     path.write_text(yaml.safe_dump({"all": {"children": {"vms": {
         "hosts": {n: {} for n in names}, "vars": {"ansible_connection": "local"}}}}}))
+    return path
+
+
+def fleet_inventory(path: Path, names: list[str]) -> Path:
+    """What a user of the fleet playbooks writes: group windows, hostvars resource_group + vm_name."""
+    path.write_text(yaml.safe_dump({"all": {"children": {"windows": {
+        "hosts": {n: {"resource_group": RG, "vm_name": n} for n in names}}}}}))
     return path
 
 
@@ -260,23 +289,21 @@ def guest(emu, name):
 
 
 def run_sequence(emu: EmulatorProcess, who: Contender, names: list[str], again: list[str], *, rep: int, k: int,
-                 inv_all: Path, inv_again: Path) -> dict:
+                 inventories: dict) -> dict:
     ctl = emu.control
     ctl.reset(fleet(k))
     env = who.env(emu)
     password = f"Bench-{rep:02d}-Pw!{who.name}A7"
-    extra = who.workdir / "extra.json"
-    extra.write_text(json.dumps({"run_tag": f"bench-rep{rep}", "new_password": password}))
+    inv_all, inv_again = inventories["fleet" if who.name == "fleet" else "hosts"]
     runs = {}
 
     def one(kind: str, inv: Path, hosts: list[str], check: bool = False) -> dict:
+        extra = who.workdir / f"extra-{kind}.json"
+        extra.write_text(json.dumps(who.extra_vars(kind, f"bench-rep{rep}", password)))
         runs_before = {n: guest(emu, n)["run_count"] for n in hosts}
         seq = ctl.counters()["last_seq"]
-        cmd = [str(who.bin_dir / "ansible-playbook"), str(who.plays[kind]), "-i", str(inv), "-e", f"@{extra}"]
-        if check:
-            cmd.append("--check")
         log_path = who.workdir / f"rep{rep}-{kind}.log"
-        m = run_measured(cmd, env, who.workdir, log_path)
+        m = run_measured(who.command(kind, inv, extra, check), env, who.workdir, log_path)
         m.update(arm_counts(ctl.requests(since=seq)))
         m.update(recap(log_path.read_text(errors="replace")))
         states = {n: guest(emu, n) for n in hosts}
@@ -290,7 +317,7 @@ def run_sequence(emu: EmulatorProcess, who: Contender, names: list[str], again: 
         return m
 
     runs["rdp"] = one("rdp", inv_all, names)
-    runs["noop"] = one("noop", inv_all, names, check=(who.name == "ours"))
+    runs["noop"] = one("noop", inv_all, names, check=(who.name in OURS))
     for n in again:
         ctl.patch_vm(SUB, RG, n, guest={"rdp_enabled": False, "firewall_rule_enabled": False})
     runs["rdp-again"] = one("rdp-again", inv_again, again)
@@ -303,6 +330,68 @@ def run_sequence(emu: EmulatorProcess, who: Contender, names: list[str], again: 
             print(f"  !! {who.name} {kind}: ansible-playbook exited {m['rc']} (see {who.workdir}/rep{rep}-{kind}.log)",
                   file=sys.stderr)
     return runs
+
+
+# --- why: start-up profile ------------------------------------------------------------------------
+
+IMPORT_CPU_PY = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+out = []
+for name in sys.argv[2:]:
+    t = time.process_time()
+    __import__(name)
+    out.append([name, time.process_time() - t])
+print(json.dumps(out))
+"""
+
+# cumulative: each step's CPU is what it adds to the ones before it, in one fresh interpreter
+IMPORT_STEPS = {
+    "module": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils.compute_api",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access"],
+    "peer": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
+             "ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common"],
+}
+IMPORTTIME_SELF = ("azure.mgmt.compute.models._models", "azure.mgmt.compute.operations._operations")
+
+PING_PLAY = [{"name": "floor", "hosts": "vms", "gather_facts": False,
+              "tasks": [{"name": "ping", "ansible.builtin.ping": {}, "delegate_to": "localhost"}]}]
+
+
+def import_profile(python: Path, collections_path: Path, steps: list[str], n: int = 5) -> dict:
+    runs = []
+    for _ in range(n):
+        out = subprocess.run([str(python), "-c", IMPORT_CPU_PY, str(collections_path), *steps], capture_output=True,
+                             text=True, check=True).stdout
+        runs.append(dict(json.loads(out)))
+    cpu = {s: med([r[s] for r in runs]) for s in steps}
+    cpu["total"] = med([sum(r.values()) for r in runs])
+    selfs = {}
+    for _ in range(n):
+        err = subprocess.run([str(python), "-X", "importtime", "-c", "import azure.mgmt.compute"], capture_output=True,
+                             text=True, check=True).stderr
+        for line in err.splitlines():
+            parts = [x.strip() for x in line.split("|")]
+            if len(parts) == 3 and parts[0].startswith("import time:") and parts[0][12:].strip().isdigit():
+                name = parts[2]
+                if name in IMPORTTIME_SELF or name == "azure.mgmt.compute":
+                    self_us, cum_us = int(parts[0][12:]), int(parts[1])
+                    value = cum_us if name == "azure.mgmt.compute" else self_us
+                    selfs[name] = min(selfs.get(name, value), value)
+    return {"import_cpu_s": cpu, "importtime_min_us": selfs}
+
+
+def ansible_floor(emu, who: Contender, inv_all: Path, k: int, reps: int) -> list[float]:
+    play = who.workdir / "floor.yml"
+    play.write_text(yaml.safe_dump(PING_PLAY, sort_keys=False))
+    out = []
+    for i in range(reps):
+        m = run_measured([str(who.bin_dir / "ansible-playbook"), str(play), "-i", str(inv_all), "-f", "5"],
+                         who.env(emu), who.workdir, who.workdir / f"floor-{i}.log")
+        if m["rc"] == 0:
+            out.append(m["cpu_s"] / k)
+    return out
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -381,35 +470,47 @@ def series(reps: list[dict], who: str, kind: str, key: str, per_vm: bool) -> lis
     return out
 
 
+def rcell(r: float) -> str:
+    return "n/a" if r != r else f"{r:.2f}×"  # pylint: disable=comparison-with-itself
+
+
+HEAD = ["| figure | module | fleet | peer | module/peer | fleet/peer | target: module · fleet |",
+        "| --- | --- | --- | --- | --- | --- | --- |"]
+
+
 def figures_table(reps: list[dict], kind: str, targets: dict) -> list[str]:
-    lines = ["| figure | ours | peer | ours/peer | target |", "| --- | --- | --- | --- | --- |"]
+    lines = list(HEAD)
     for key, label, per_vm, digits in PER_VM_FIGURES:
-        ours, peer = series(reps, "ours", kind, key, per_vm), series(reps, "peer", kind, key, per_vm)
-        r = ratio(med(ours), med(peer))
-        target = targets.get(key, "")
-        if callable(target):
-            target = target(med(ours), med(peer), r)
-        lines.append(f"| {label} | {cell(ours, digits)} | {cell(peer, digits)} | "
-                     f"{'n/a' if r != r else f'{r:.2f}×'} | {target} |")  # pylint: disable=comparison-with-itself
+        vals = {w: series(reps, w, kind, key, per_vm) for w in CONTENDERS}
+        meds = {w: med(v) for w, v in vals.items()}
+        ratios = {w: ratio(meds[w], meds["peer"]) for w in OURS}
+        target = ""
+        if key in targets:
+            text, ok = targets[key]
+            target = f"{text}: " + " · ".join(f"{'✅' if ok(meds[w], meds['peer'], ratios[w]) else '❌'} {w}"
+                                              for w in OURS)
+        lines.append(f"| {label} | " + " | ".join(cell(vals[w], digits) for w in CONTENDERS) + " | "
+                     + " | ".join(rcell(ratios[w]) for w in OURS) + f" | {target} |")
     return lines
+
+
+def reset_targets():
+    return {
+        "cpu_s": ("≤ 0.25×", lambda o, p, r: r <= 0.25),
+        "maxrss_mib": ("≤ 0.5×", lambda o, p, r: r <= 0.5),
+        "writes": ("= 1", lambda o, p, r: abs(o - 1) < 1e-9),
+        "reads": ("≤ peer", lambda o, p, r: o <= p),
+        "arm_gets": ("≤ peer", lambda o, p, r: o <= p),
+    }
 
 
 def verdict(ok: bool, text: str) -> str:
     return f"{'✅' if ok else '❌'} {text}"
 
 
-def reset_targets():
-    return {
-        "cpu_s": lambda o, p, r: verdict(r <= 0.25, "≤ 0.25×"),
-        "maxrss_mib": lambda o, p, r: verdict(r <= 0.5, "≤ 0.5×"),
-        "writes": lambda o, p, r: verdict(abs(o - 1) < 1e-9, "ours = 1"),
-        "reads": lambda o, p, r: verdict(o <= p, "≤ peer"),
-        "arm_gets": lambda o, p, r: verdict(o <= p, "≤ peer"),
-    }
-
-
 def correctness_table(reps: list[dict]) -> list[str]:
-    lines = ["| run | what is checked (emulator guest state) | ours | peer |", "| --- | --- | --- | --- |"]
+    lines = ["| run | what is checked (emulator guest state) | module | fleet | peer |",
+             "| --- | --- | --- | --- | --- |"]
 
     def frac(who, kind, key):
         vals = [rep[who][kind][key] for rep in reps]
@@ -432,24 +533,59 @@ def correctness_table(reps: list[dict]) -> list[str]:
         ("rdp", "extension ran in the guest (run_count rose)", "vms_rerun", frac),
         ("noop", "no extension run (run_count unchanged)", "extension_runs", zero),
         ("noop", "no ARM write", "writes", zero),
-        ("rdp-again", "RDP re-broken in the guest, same task forced: RDP enabled again", "rdp_ok", frac),
+        ("rdp-again", "RDP re-broken in the guest, same run forced: RDP enabled again", "rdp_ok", frac),
         ("rdp-again", "… the extension actually re-ran (run_count rose)", "vms_rerun", frac),
         ("password", "new password verified in the guest", "password_ok", frac),
         ("password", "extension ran in the guest (run_count rose)", "vms_rerun", frac),
-        ("password-again", "password changed in the guest, same task forced: password restored", "password_ok",
+        ("password-again", "password changed in the guest, same run forced: password restored", "password_ok",
          frac),
         ("password-again", "… the extension actually re-ran (run_count rose)", "vms_rerun", frac),
     ]
     for kind, what, key, fn in rows:
-        lines.append(f"| {kind} | {what} | {fn('ours', kind, key)} | {fn('peer', kind, key)} |")
+        lines.append(f"| {kind} | {what} | " + " | ".join(fn(w, kind, key) for w in CONTENDERS) + " |")
     for kind in KINDS:
-        lines.append(f"| {kind} | Ansible reported `changed` (hosts, for comparison) | {changed('ours', kind)} | "
-                     f"{changed('peer', kind)} |")
+        lines.append(f"| {kind} | Ansible reported `changed` (hosts, for comparison) | "
+                     + " | ".join(changed(w, kind) for w in CONTENDERS) + " |")
     for kind in KINDS:
         fails = [sum(rep[w][kind]["failed"] for rep in reps) for w in CONTENDERS]
         if any(fails):
-            lines.append(f"| {kind} | tasks failed (hosts) | {fails[0]} | {fails[1]} |")
+            lines.append(f"| {kind} | tasks failed (hosts) | " + " | ".join(str(f) for f in fails) + " |")
     return lines
+
+
+def why_lines(data: dict) -> list[str]:
+    why = data.get("why")
+    if not why:
+        return []
+    k = data["args"]["vms"]
+    lines = ["## Where the CPU goes (start-up profile)", "",
+             "Imports a module process pays, CPU seconds (`time.process_time()` around each import in one fresh "
+             "interpreter, cumulative: each row is what it adds to the rows above it; median of 5). "
+             f"Ansible's floor: `ansible.builtin.ping` with `delegate_to: localhost` over the same {k} hosts, "
+             "forks 5, whole tree CPU per VM (one run per repetition).", "",
+             "| | module venv (ours) | peer venv |", "| --- | --- | --- |"]
+    imp_o, imp_p = why["module"]["import_cpu_s"], why["peer"]["import_cpu_s"]
+    names = []
+    for n in IMPORT_STEPS["module"] + IMPORT_STEPS["peer"]:
+        if n not in names:
+            names.append(n)
+    for n in names:
+        label = f"`import {n.replace('ansible_collections.', '').replace('.plugins.module_utils.', ' … ')}`"
+        lines.append(f"| {label} | {fmt(imp_o[n], 3) if n in imp_o else '–'} | "
+                     f"{fmt(imp_p[n], 3) if n in imp_p else '–'} |")
+    lines.append(f"| **all of the above** | **{fmt(imp_o['total'], 3)}** | **{fmt(imp_p['total'], 3)}** |")
+    def us(who, name):
+        v = why[who]["importtime_min_us"].get(name)
+        return "not imported" if v is None else f"{v / 1e6:.3f}"
+
+    for name in IMPORTTIME_SELF:
+        lines.append(f"| `-X importtime` self time of `{name}` (min of 5), s | {us('module', name)} | "
+                     f"{us('peer', name)} |")
+    lines.append(f"| `-X importtime` `import azure.mgmt.compute` cumulative (min of 5), s | "
+                 f"{us('module', 'azure.mgmt.compute')} | {us('peer', 'azure.mgmt.compute')} |")
+    lines.append(f"| Ansible floor (`ping`), CPU s per VM | {cell(why['module']['floor_cpu_per_vm'], 3)} | "
+                 f"{cell(why['peer']['floor_cpu_per_vm'], 3)} |")
+    return lines + [""]
 
 
 def report(data: dict) -> str:
@@ -461,20 +597,28 @@ def report(data: dict) -> str:
         "",
         f"Measured {data['when']} on {data['machine']} with `{data['command']}` "
         f"({len(reps)} repetitions, K = {a['vms']} VMs, forks 5, emulator time scale {a['time_scale']}, "
-        f"throttling on; total {data['total_s'] / 60:.1f} min).",
+        f"throttling on; 1-minute load average {data.get('load', '?')}; total {data['total_s'] / 60:.1f} min).",
         "",
-        f"- **ours**: azure_ops.vm_access {vo.get('collection')} `vm_access_reset`; ansible-core {vo.get('ansible-core')}, "
-        f"azure-identity {vo.get('azure-identity')}, azure-mgmt-compute {vo.get('azure-mgmt-compute')} "
-        f"(project venv: {vo['distributions']} distributions, Python {vo['python']}).",
-        f"- **peer**: azure.azcollection {vp.get('collection')} `azure_rm_virtualmachineextension` (from the "
-        f"`{data['peer_wheel']}` wheel); ansible-core {vp.get('ansible-core')}, azure-cli-core {vp.get('azure-cli-core')}, "
-        f"azure-identity {vp.get('azure-identity')}, azure-mgmt-compute {vp.get('azure-mgmt-compute')} "
-        f"(its requirements.txt: {vp['distributions']} distributions, Python {vp['python']}).",
+        f"- **module**: azure_ops.vm_access {vo.get('collection')} `vm_access_reset`, one task per host "
+        f"(`delegate_to: localhost`): one module process per VM.",
+        f"- **fleet**: azure_ops.vm_access {vo.get('collection')} `playbooks/reset_rdp.yml` / "
+        f"`playbooks/reset_password.yml` unchanged (role `vm_access`, action plugin `vm_access_fleet`: the Azure "
+        f"work of all hosts in one controller process, then per-host outcome tasks); inventory group `windows` "
+        f"with hostvars `resource_group` + `vm_name`; `vm_access_poll_interval` = 15 s × {a['time_scale']}.",
+        f"- both of ours: ansible-core {vo.get('ansible-core')}, azure-identity {vo.get('azure-identity')}, "
+        f"azure-mgmt-compute {vo.get('azure-mgmt-compute')} (project venv: {vo['distributions']} distributions, "
+        f"Python {vo['python']}).",
+        f"- **peer**: azure.azcollection {vp.get('collection')} `azure_rm_virtualmachineextension`, one task per "
+        f"host (`delegate_to: localhost`; from the `{data['peer_wheel']}` wheel); ansible-core "
+        f"{vp.get('ansible-core')}, azure-cli-core {vp.get('azure-cli-core')}, azure-identity "
+        f"{vp.get('azure-identity')}, azure-mgmt-compute {vp.get('azure-mgmt-compute')} (its requirements.txt: "
+        f"{vp['distributions']} distributions, Python {vp['python']}).",
         "",
         "Cells: median over the repetitions [min–max]. Per-VM figures are the playbook's total divided by the "
         "number of VMs it ran on. CPU and peak RSS are of the whole `ansible-playbook` process tree (os.wait4 on "
         "it: user+sys of every process, and the largest single process's ru_maxrss). ARM requests come from the "
-        "emulator's request log for that run. Ratios are ours/peer of the medians, measured in the same run.",
+        "emulator's request log for that run. Ratios are module/peer and fleet/peer of the medians, all three "
+        "measured in the same run (order rotating between repetitions).",
         "",
         f"## RDP reset ({a['vms']} VMs)",
         "",
@@ -484,19 +628,22 @@ def report(data: dict) -> str:
         "",
         *figures_table(reps, "password", reset_targets()),
         "",
-        f"## Module start-up: a no-op run ({a['vms']} VMs)",
+        f"## Start-up: a no-op run ({a['vms']} VMs)",
         "",
-        "ours: the RDP task again with `--check` on the already-reset VMs (reads the VM and its extension, "
-        "writes nothing). peer: `azure_rm_virtualmachineextension` has no check mode (under `--check` Ansible "
-        "skips it), so the same extension task with identical settings and without `force_update_tag` "
-        "(reads the resource group and the extension, writes nothing).",
+        "module: the RDP task again with `--check` on the already-reset VMs (reads the VM and its extension, "
+        "writes nothing). fleet: `reset_rdp.yml --check` with the same run tag (reads the VMs, writes nothing). "
+        "peer: `azure_rm_virtualmachineextension` has no check mode (under `--check` Ansible skips it), so the "
+        "same extension task with identical settings and without `force_update_tag` (reads the resource group "
+        "and the extension, writes nothing).",
         "",
         *figures_table(reps, "noop", {}),
         "",
         f"## Second forced run ({a['again_hosts']} VMs; correctness check, costs per VM)",
         "",
-        "RDP re-broken (or the password changed) inside the guest, then the same task again, forced: ours with "
-        "`force: true`, peer unchanged (`force_update_tag: true`, which it sends as the constant string `\"True\"`).",
+        "RDP re-broken (or the password changed) inside the guest, then the same run again, forced: module with "
+        "`force: true`, fleet with `-e vm_access_force=true`, peer unchanged (`force_update_tag: true`, which it "
+        "sends as the constant string `\"True\"`). Fixed per-playbook costs weigh more on "
+        f"{a['again_hosts']} VMs than on {a['vms']}.",
         "",
         *figures_table(reps, "rdp-again", {}),
         "",
@@ -504,26 +651,29 @@ def report(data: dict) -> str:
         "",
         *correctness_table(reps),
         "",
+        *why_lines(data),
     ]
     lines += summary_lines(reps)
     return "\n".join(lines) + "\n"
 
 
 def summary_lines(reps: list[dict]) -> list[str]:
-    out = ["## Targets", ""]
+    out = ["## Targets (ratios to the peer in the same run)", ""]
     for kind in ("rdp", "password"):
-        cpu = ratio(med(series(reps, "ours", kind, "cpu_s", True)), med(series(reps, "peer", kind, "cpu_s", True)))
-        rss = ratio(med(series(reps, "ours", kind, "maxrss_mib", False)),
-                    med(series(reps, "peer", kind, "maxrss_mib", False)))
-        writes = med(series(reps, "ours", kind, "writes", True))
-        reads_o, reads_p = med(series(reps, "ours", kind, "reads", True)), med(series(reps, "peer", kind, "reads", True))
-        gets_o = med(series(reps, "ours", kind, "arm_gets", True))
-        gets_p = med(series(reps, "peer", kind, "arm_gets", True))
-        out.append(f"- {kind}: CPU per reset {verdict(cpu <= 0.25, f'{cpu:.2f}× peer (≤ 0.25×)')}; "
-                   f"peak RSS {verdict(rss <= 0.5, f'{rss:.2f}× peer (≤ 0.5×)')}; "
-                   f"ARM writes per reset {verdict(abs(writes - 1) < 1e-9, f'{fmt(writes)} (= 1)')}; "
-                   f"reads per reset {verdict(reads_o <= reads_p, f'{fmt(reads_o)} vs {fmt(reads_p)}')} "
-                   f"(with polls {fmt(gets_o)} vs {fmt(gets_p)}).")
+        for who in OURS:
+            cpu = ratio(med(series(reps, who, kind, "cpu_s", True)), med(series(reps, "peer", kind, "cpu_s", True)))
+            rss = ratio(med(series(reps, who, kind, "maxrss_mib", False)),
+                        med(series(reps, "peer", kind, "maxrss_mib", False)))
+            writes = med(series(reps, who, kind, "writes", True))
+            reads_o = med(series(reps, who, kind, "reads", True))
+            reads_p = med(series(reps, "peer", kind, "reads", True))
+            gets_o = med(series(reps, who, kind, "arm_gets", True))
+            gets_p = med(series(reps, "peer", kind, "arm_gets", True))
+            out.append(f"- {kind}, {who}: CPU per reset {verdict(cpu <= 0.25, f'{cpu:.2f}× peer (≤ 0.25×)')}; "
+                       f"peak RSS {verdict(rss <= 0.5, f'{rss:.2f}× peer (≤ 0.5×)')}; "
+                       f"ARM writes per reset {verdict(abs(writes - 1) < 1e-9, f'{fmt(writes)} (= 1)')}; "
+                       f"reads per reset {verdict(reads_o <= reads_p, f'{fmt(reads_o)} vs {fmt(reads_p)}')} "
+                       f"(with polls {verdict(gets_o <= gets_p, f'{fmt(gets_o)} vs {fmt(gets_p)}')}).")
     return out
 
 
@@ -552,21 +702,29 @@ def main(argv=None) -> int:
     wheels = sorted((PEER / "work").glob("ansible-*.whl"))
 
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     names = vm_names(args.vms)
     again = names[: args.again_hosts]
+    command = " ".join([".venv/bin/python" if Path(sys.executable).parent == REPO / ".venv" / "bin" else sys.executable,
+                        "bench/compare_peer.py", *(argv if argv is not None else sys.argv[1:])])
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
         tmp = Path(tmp)
-        inv_all = inventory(tmp / "inventory.yml", names)
-        inv_again = inventory(tmp / "inventory-again.yml", again)
+        inventories = {
+            "hosts": (inventory(tmp / "inventory.yml", names), inventory(tmp / "inventory-again.yml", again)),
+            "fleet": (fleet_inventory(tmp / "fleet-inventory.yml", names),
+                      fleet_inventory(tmp / "fleet-inventory-again.yml", again)),
+        }
+        ours_coll = ours_collections(tmp / "ours-collections")
         contenders = {
-            "ours": Contender("ours", ours_bin, ours_collections(tmp / "ours-collections"), tmp / "ours"),
-            "peer": Contender("peer", peer_bin, peer_coll, tmp / "peer"),
+            "module": Contender("module", ours_bin, ours_coll, tmp / "module", args.time_scale),
+            "fleet": Contender("fleet", ours_bin, ours_coll, tmp / "fleet", args.time_scale),
+            "peer": Contender("peer", peer_bin, peer_coll, tmp / "peer", args.time_scale),
         }
         data = {
             "args": vars(args) | {"out": str(args.out)},
             "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}",
-            "command": "make bench-peer",
+            "command": command,
             "peer_wheel": wheels[-1].name if wheels else "?",
             "versions": {"ours": versions(Path(sys.executable), None, REPO / "galaxy.yml"),
                          "peer": versions(peer_bin / "python", manifest, None)},
@@ -578,28 +736,38 @@ def main(argv=None) -> int:
             # warm-up (not counted): first runs pay for cold file caches and bytecode compilation
             for who in contenders.values():
                 emu.control.reset(fleet(args.vms))
-                warm_inv = inventory(tmp / "inventory-warm.yml", names[:1])
-                (who.workdir / "extra.json").write_text(json.dumps({"run_tag": "warm", "new_password": "x"}))
-                m = run_measured([str(who.bin_dir / "ansible-playbook"), str(who.plays["rdp"]), "-i", str(warm_inv),
-                                  "-e", f"@{who.workdir / 'extra.json'}"], who.env(emu), who.workdir,
+                warm_inv = (fleet_inventory if who.name == "fleet" else inventory)(tmp / "inventory-warm.yml", names[:1])
+                extra = who.workdir / "extra-warm.json"
+                extra.write_text(json.dumps(who.extra_vars("rdp", "warm", "x")))
+                m = run_measured(who.command("rdp", warm_inv, extra), who.env(emu), who.workdir,
                                  who.workdir / "warmup.log")
                 if m["rc"] != 0:
                     print((who.workdir / "warmup.log").read_text()[-3000:], file=sys.stderr)
                     print(f"{who.name}: the warm-up run failed (rc {m['rc']})", file=sys.stderr)
                     return 1
             for rep in range(1, args.reps + 1):
-                order = CONTENDERS if rep % 2 else tuple(reversed(CONTENDERS))
+                shift = (rep - 1) % len(CONTENDERS)
+                order = CONTENDERS[shift:] + CONTENDERS[:shift]
                 row = {}
                 for name in order:
                     t0 = time.monotonic()
                     row[name] = run_sequence(emu, contenders[name], names, again, rep=rep, k=args.vms,
-                                             inv_all=inv_all, inv_again=inv_again)
+                                             inventories=inventories)
                     r = row[name]
-                    print(f"rep {rep} {name:4s}: " + ", ".join(
+                    print(f"rep {rep} {name:6s}: " + ", ".join(
                         f"{kind} {r[kind]['cpu_s'] / r[kind]['vms']:.2f} cpu-s/VM {r[kind]['wall_s']:.1f}s"
                         for kind in KINDS) + f"  ({time.monotonic() - t0:.0f}s)", flush=True)
                 data["reps"].append(row)
+            # why: where a module process's CPU goes, and Ansible's own per-task floor
+            data["why"] = {}
+            for who, coll in (("module", ours_coll), ("peer", peer_coll)):
+                prof = import_profile(contenders[who].python, coll, IMPORT_STEPS[who])
+                prof["floor_cpu_per_vm"] = ansible_floor(emu, contenders[who], inventories["hosts"][0], args.vms,
+                                                         args.reps)
+                data["why"][who] = prof
+            print("why:", json.dumps(data["why"]), flush=True)
         data["total_s"] = time.monotonic() - started
+        data["load"] = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
 
     text = report(data)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -203,7 +203,7 @@ def peer_available() -> tuple[bool, str]:
     return True, ""
 
 
-def run_peer(emu, tmp: Path, runs: int) -> list[dict]:
+def run_peer(emu, tmp: Path, runs: int, expected_hosts: int) -> list[dict]:
     """``runs`` measured runs, no warm-up run (each takes minutes: it makes per-VM calls)."""
     workdir = tmp / "peer"
     (workdir / "inventory").mkdir(parents=True)
@@ -221,11 +221,26 @@ def run_peer(emu, tmp: Path, runs: int) -> list[dict]:
         (workdir / "inventory" / f"sub{i + 1}.azure_rm.yml").write_text(yaml.safe_dump(config))
     cmd = [str(PEER / ".venv" / "bin" / "ansible-inventory"), "-i", "inventory", "--list"]
     listed = [measure(emu, cmd, env, workdir, f"peer{i}") for i in range(runs)]
-    note = ("batch_fetch: false (no /batch endpoint in the emulator); the emulator has no Microsoft.Network"
-            " provider, so each NIC GET answers 404 and azure_rm logs an error per VM but still lists it"
-            " (on Azure each NIC GET succeeds and public IPs add more calls)")
+    note = ("batch_fetch: false (the emulator has no /batch endpoint), so azure_rm reads each VM's instance"
+            " view and NIC with one GET each; the emulator has no Microsoft.Network provider, so each NIC GET"
+            " answers 404 and azure_rm logs an error for it (on Azure the NIC GET succeeds, and public IPs add"
+            " more calls)")
     if any(r["rc"] != 0 for r in listed):
         note = "failed: " + listed[-1].get("stderr_tail", "")[-600:]
+    incomplete = [r["hosts"] for r in listed if r["hosts"] != expected_hosts]
+    if incomplete:
+        note += ("; INCOMPLETE: %s of %d VMs became hosts although ansible-inventory exited %s"
+                 % ("/".join(str(h) for h in incomplete), expected_hosts, "/".join(str(r["rc"]) for r in listed)))
+    # Keep the evidence: the last run's stderr (what azure_rm printed), without the emulator's secret.
+    text = (workdir / ("peer%d.err.txt" % (runs - 1))).read_text(errors="replace")
+    secret = env.get("AZURE_SECRET") or ""
+    if secret:
+        text = text.replace(secret, "********")
+    lines = text.splitlines()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "inventory-peer-stderr.txt").write_text(
+        "# stderr of the last azure_rm run (%d lines; first 60 and last 60 shown)\n" % len(lines)
+        + "\n".join(lines[:60] + ["..."] + lines[-60:]) + "\n")
     return [summarise("peer: azure.azcollection.azure_rm (3 files, one per subscription)", listed, note)]
 
 
@@ -277,7 +292,7 @@ def main() -> int:
             else:
                 available, why = peer_available()
                 if available:
-                    rows += run_peer(emu, tmp, args.peer_runs)
+                    rows += run_peer(emu, tmp, args.peer_runs, args.vms)
                 else:
                     peer_note = "skipped: " + why
 

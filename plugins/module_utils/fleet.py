@@ -100,7 +100,7 @@ class FleetOptions:
     wait: bool = True
     wait_timeout: float = 1800.0
     agent_wait_timeout: float = 300.0
-    poll_interval: float = 15.0
+    poll_interval: float = 10.0
     max_workers: int = 16
 
 

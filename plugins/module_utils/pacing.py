@@ -26,6 +26,7 @@ except ImportError:  # the import sanity test loads module_utils without the SDK
 WRITES_HEADER = "x-ms-ratelimit-remaining-subscription-writes"
 READS_HEADER = "x-ms-ratelimit-remaining-subscription-reads"
 DEFAULT_WRITE_REFILL_PER_S = 10.0
+BUCKET_FULL_HINT = 190  # ARM's write bucket holds 200
 
 
 def _retry_after_s(headers):
@@ -42,6 +43,10 @@ def _retry_after_s(headers):
 class WritePacer:
     """Shared by every writer thread of one process (one subscription budget per principal)."""
 
+    # The refill rate is measured over at least this many seconds of reports, so that responses
+    # arriving out of order (many writers at once) do not look like refills.
+    RATE_WINDOW_S = 1.0
+
     def __init__(self, reserve=5, clock=time.monotonic, sleep=time.sleep):
         self.reserve = reserve
         self.clock = clock
@@ -49,14 +54,16 @@ class WritePacer:
         self._lock = threading.Lock()
         self._remaining = None        # last value ARM reported
         self._reported_at = None
-        self._sent_since_report = 0   # writes sent after that report (not yet reflected in it)
+        self._in_flight = 0           # writes sent whose response has not come back yet
+        self._completed = 0           # write responses received (with a budget header)
+        self._history = []            # (time, remaining, completed) of recent reports
         self._refill_per_s = DEFAULT_WRITE_REFILL_PER_S
         self._paused_until = 0.0
         self.waited_s = 0.0
         self.throttled = 0
 
     def acquire(self):
-        """Block until one more write fits in the budget, then count it as sent."""
+        """Block until one more write fits in the budget, then count it as in flight."""
         while True:
             with self._lock:
                 now = self.clock()
@@ -64,7 +71,7 @@ class WritePacer:
                 if wait <= 0:
                     available = self._estimated_remaining(now)
                     if available is None or available > self.reserve:
-                        self._sent_since_report += 1
+                        self._in_flight += 1
                         return
                     wait = (self.reserve + 1 - available) / self._refill_per_s
             wait = min(max(wait, 0.01), 30.0)
@@ -75,16 +82,19 @@ class WritePacer:
         if self._remaining is None:
             return None
         refilled = (now - self._reported_at) * self._refill_per_s
-        return self._remaining - self._sent_since_report + refilled
+        return self._remaining - self._in_flight + refilled
 
     def observe_write(self, status, headers):
         """Called on every response to a write (each retry attempt too)."""
         now = self.clock()
         with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
             if status == 429:
+                # A refused write used no budget: pause everyone, learn nothing from it.
                 self.throttled += 1
                 pause = _retry_after_s(headers) or 1.0
                 self._paused_until = max(self._paused_until, now + pause)
+                return
             value = headers.get(WRITES_HEADER)
             if value is None:
                 return
@@ -92,17 +102,24 @@ class WritePacer:
                 remaining = int(value)
             except ValueError:
                 return
-            if self._remaining is not None and now > self._reported_at:
-                # What came back beyond what we used is the refill since the last report.
-                used = max(0, self._sent_since_report - 1)
-                refill = remaining - (self._remaining - used - 1)
-                elapsed = now - self._reported_at
-                if refill > 0 and elapsed > 0.05:
-                    rate = refill / elapsed
-                    self._refill_per_s = max(1.0, 0.7 * self._refill_per_s + 0.3 * rate)
+            self._completed += 1
+            self._learn_refill_rate(now, remaining)
             self._remaining = remaining
             self._reported_at = now
-            self._sent_since_report = max(0, self._sent_since_report - 1)
+
+    def _learn_refill_rate(self, now, remaining):
+        """Refill = what the budget grew by, plus what the writes answered meanwhile used."""
+        self._history.append((now, remaining, self._completed))
+        while len(self._history) > 2 and now - self._history[1][0] >= self.RATE_WINDOW_S:
+            self._history.pop(0)
+        then, remaining_then, completed_then = self._history[0]
+        elapsed = now - then
+        if elapsed < self.RATE_WINDOW_S:
+            return
+        refill = (remaining - remaining_then) + (self._completed - completed_then)
+        if refill > 0 and remaining < BUCKET_FULL_HINT:
+            # A full bucket hides its refill; only a draining one tells the rate.
+            self._refill_per_s = max(1.0, 0.5 * self._refill_per_s + 0.5 * refill / elapsed)
 
 
 class PacingPolicy(SansIOHTTPPolicy):

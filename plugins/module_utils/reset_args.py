@@ -35,7 +35,7 @@ def fleet_argument_spec():
         generate_passwords=dict(type="bool", default=False),
         password_vault_file=dict(type="path"),
         vault_password=dict(type="str", no_log=True),
-        poll_interval=dict(type="float", default=15.0),
+        poll_interval=dict(type="float", default=10.0),
         max_workers=dict(type="int", default=16),
     )
     spec.update(reset_options(wait_timeout=1800))

@@ -105,7 +105,7 @@ options:
   poll_interval:
     description: Seconds between progress reads (one list call per crowded resource group).
     type: float
-    default: 15.0
+    default: 10.0
   max_workers:
     description: Concurrent PUTs (they are paced on ARM's write budget anyway).
     type: int

@@ -79,3 +79,62 @@ def test_summary_counts_outcomes_and_reasons():
                          {"outcome": "failed", "reason": "extension_failed"}, {"outcome": "ok"}])
     assert summary["by_outcome"] == {"changed": 1, "ok": 1, "skipped": 1, "failed": 1}
     assert summary["by_reason"] == {"vm_not_running": 1, "extension_failed": 1}
+
+
+def simulate(writes, writers, latency_s, burst=200, refill_per_s=10.0):
+    """Event simulation of many writers against ARM's write bucket; returns (seconds, 429s)."""
+    import heapq
+
+    clock = FakeClock()
+    bucket = {"tokens": float(burst), "at": 0.0}
+    pending = []  # (arrival time, status, remaining)
+
+    def server(now):
+        bucket["tokens"] = min(burst, bucket["tokens"] + (now - bucket["at"]) * refill_per_s)
+        bucket["at"] = now
+        if bucket["tokens"] < 1:
+            return 429, {"retry-after": "1"}
+        bucket["tokens"] -= 1
+        return 201, {"x-ms-ratelimit-remaining-subscription-writes": str(int(bucket["tokens"]))}
+
+    def deliver(until):
+        while pending and pending[0][0] <= until:
+            _, _, status, headers = heapq.heappop(pending)
+            pacer.observe_write(status, headers)
+
+    def sleep(seconds):
+        target = clock.now + seconds
+        deliver(target)
+        clock.now = target
+
+    pacer = WritePacer(clock=clock, sleep=sleep)
+    sequence = {"n": 0}
+    done = throttled = 0
+    while done < writes:
+        if len(pending) >= writers:
+            sleep(pending[0][0] - clock.now)
+            continue
+        pacer.acquire()
+        status, headers = server(clock.now + latency_s / 2)
+        sequence["n"] += 1
+        heapq.heappush(pending, (clock.now + latency_s, sequence["n"], status, headers))
+        if status == 429:
+            throttled += 1
+        else:
+            done += 1
+    sleep(latency_s)
+    return clock.now, throttled
+
+
+def test_pacer_keeps_a_fleet_at_the_write_budget_without_429s():
+    for writers, latency in ((16, 0.5), (16, 0.05), (4, 0.2)):
+        seconds, throttled = simulate(1000, writers, latency)
+        ideal = (1000 - 200) / 10.0
+        assert throttled <= 10, (writers, latency, throttled)   # <= 1% of the writes
+        assert ideal * 0.95 <= seconds <= ideal * 1.25, (writers, latency, seconds)
+
+
+def test_pacer_learns_a_faster_refill():
+    seconds, throttled = simulate(1000, 16, 0.05, refill_per_s=40.0)   # a time-scaled emulator
+    ideal = (1000 - 200) / 40.0
+    assert throttled <= 10 and seconds <= ideal * 1.5, (seconds, throttled)
