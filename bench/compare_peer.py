@@ -361,14 +361,14 @@ PING_PLAY = [{"name": "floor", "hosts": "vms", "gather_facts": False,
 
 def import_profile(python: Path, collections_path: Path, steps: list[str], n: int = 5) -> dict:
     runs = []
-    for _ in range(n):
+    for _unused_run in range(n):
         out = subprocess.run([str(python), "-c", IMPORT_CPU_PY, str(collections_path), *steps], capture_output=True,
                              text=True, check=True).stdout
         runs.append(dict(json.loads(out)))
     cpu = {s: med([r[s] for r in runs]) for s in steps}
     cpu["total"] = med([sum(r.values()) for r in runs])
     selfs = {}
-    for _ in range(n):
+    for _unused_run in range(n):
         err = subprocess.run([str(python), "-X", "importtime", "-c", "import azure.mgmt.compute"], capture_output=True,
                              text=True, check=True).stderr
         for line in err.splitlines():
@@ -574,6 +574,7 @@ def why_lines(data: dict) -> list[str]:
         lines.append(f"| {label} | {fmt(imp_o[n], 3) if n in imp_o else '–'} | "
                      f"{fmt(imp_p[n], 3) if n in imp_p else '–'} |")
     lines.append(f"| **all of the above** | **{fmt(imp_o['total'], 3)}** | **{fmt(imp_p['total'], 3)}** |")
+
     def us(who, name):
         v = why[who]["importtime_min_us"].get(name)
         return "not imported" if v is None else f"{v / 1e6:.3f}"

@@ -308,7 +308,10 @@ def timeline(arm: list[dict], first_put: dict, done_at: list[float]) -> dict:
         return {}
     t0 = arm[0]["ts"]
     puts = sorted(first_put.values())
-    rel = lambda t: round(t - t0, 2) if t is not None else None  # noqa: E731
+
+    def rel(t):
+        return round(t - t0, 2) if t is not None else None
+
     return {"first_put": rel(puts[0] if puts else None), "last_put": rel(puts[-1] if puts else None),
             "last_run_done": rel(max(done_at) if done_at else None), "last_arm_request": rel(arm[-1]["ts"]),
             "first_429": rel(next((r["ts"] for r in arm if r["status"] == 429), None))}
@@ -466,7 +469,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     lines.append("")
     lines.append("1-minute load average before / after each run (2 CPUs; other work on the machine inflates wall "
                  "times, not CPU seconds): " + ", ".join(f"{r['approach']}: {r['loadavg_1min_before_after']}"
-                                                          for r in rows) + ".")
+                                                         for r in rows) + ".")
     lines.append("")
     for r in rows:
         if r.get("timeline_s"):

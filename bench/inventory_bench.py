@@ -316,7 +316,7 @@ def main() -> int:
         "",
         "Fleet per subscription: %s VMs; %d list pages of %d VMs in all, so the target is %d pages + %d"
         " subscriptions = %d ARM requests." % (", ".join(str(counts[s]) for s in SUBSCRIPTIONS), pages,
-                                                page_size, pages, len(SUBSCRIPTIONS), target),
+                                               page_size, pages, len(SUBSCRIPTIONS), target),
     ]
     if peer_note:
         md += ["", "Peer (azure.azcollection `azure_rm`): %s." % peer_note]
@@ -328,7 +328,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "inventory.md").write_text(text)
     (RESULTS / "inventory.json").write_text(json.dumps({"rows": rows, "counts": counts, "pages": pages,
-                                                         "target": target, "peer": peer_note}, indent=2) + "\n")
+                                                        "target": target, "peer": peer_note}, indent=2) + "\n")
     return 0 if all(r["rc"] == [0] for r in rows if r["name"].startswith("ours")) else 1
 
 

@@ -23,16 +23,15 @@ export ANSIBLE_PYTHON_INTERPRETER ANSIBLE_COLLECTIONS_PATH="$ROOT/collections"
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-} ANSIBLE_DEPRECATION_WARNINGS=False
 echo "== Azure emulator on $AZURE_CLOUD_ENVIRONMENT (AWX-style AZURE_* variables exported from $STATE/env.sh)"
 
-# An inventory of the demo fleet: every VM as a host (Linux and stopped ones included, to show the skips).
-python - "$STATE" >"$STATE/inventory.yml" <<'PY'
-import json, sys
-sys.path.insert(0, ".")
-from tests.emulator import ControlClient
-info = json.load(open(sys.argv[1] + "/env.json"))
-control = ControlClient(info["url"], info["AZURE_EMULATOR_CONTROL_KEY"], info["ca_file"])
-hosts = {vm["name"]: {"resource_group": vm["resource_group"], "vm_name": vm["name"]} for vm in control.vms()}
-print(json.dumps({"azure_vms": {"hosts": hosts}}, indent=1))
-PY
+# The inventory: this collection's plugin lists every VM of the subscription in one paged call
+# (Linux and stopped VMs included here, to show what the fleet run skips and why).
+cat >"$STATE/demo.azure_vms.yml" <<'YAML'
+plugin: azure_ops.vm_access.azure_vms
+power_states: [all]
+azure_rm_aliases: false
+YAML
+echo; echo "== ansible-inventory -i demo.azure_vms.yml --graph (inventory plugin azure_ops.vm_access.azure_vms)"
+ansible-inventory -i "$STATE/demo.azure_vms.yml" --graph | sed -n '1,40p'
 
 echo; echo "== The emulated guests before (RDP off on the web VMs):"
 python scripts/demo_guests.py "$STATE"
@@ -40,7 +39,7 @@ python scripts/demo_guests.py "$STATE"
 cd "$STATE"
 echo; echo "== ansible-playbook playbooks/reset_rdp.yml over the whole fleet (one process does the Azure work)"
 rdp_run() {
-  ansible-playbook -i inventory.yml "$ROOT/playbooks/reset_rdp.yml" -e target=azure_vms \
+  ansible-playbook -i demo.azure_vms.yml "$ROOT/playbooks/reset_rdp.yml" -e target=all \
     -e vm_access_run_tag=DEMO-1 -e vm_access_poll_interval=0.5 -e vm_access_agent_wait_timeout=5 \
     | sed -n '/TASK \[azure_ops.vm_access.vm_access : Summary\]/,/^$/p; /^fatal/,/^}/p; /PLAY RECAP/,$p' || true
 }

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 name: azure_vms
 short_description: Azure virtual machines as hosts, from one paged list call per subscription
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Every virtual machine of one or more Azure subscriptions becomes a host, with its OS type, power state, VM agent
     status, administrator name, tags and VMAccess extension state as host variables, grouped by OS (V(windows),

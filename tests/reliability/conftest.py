@@ -5,4 +5,4 @@ subprocesses against the session emulator). Quick variant by default; ``--soak``
 ``RELIABILITY_SOAK=1`` for larger fleets and more generated cases.
 """
 
-from tests.integration.conftest import run_playbook, run_tasks  # noqa: F401  (fixtures)
+from tests.integration.conftest import run_playbook, run_tasks  # noqa: F401  # pylint: disable=unused-import  # re-exported fixtures

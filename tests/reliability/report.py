@@ -37,7 +37,7 @@ def _cell(value) -> str:
 
 def render(data: dict) -> str:
     rows = sorted(data.get("rows", []), key=lambda r: (GROUP_ORDER.index(r["group"]) if r["group"] in GROUP_ORDER
-                                                        else 99, r["cls"]))
+                                                       else 99, r["cls"]))
     lines = [HEADER, "Last run: %s (%s variant). Rows from earlier runs keep their own date.\n"
              % (data.get("updated_at", "?"), data.get("variant", "?"))]
     totals = {"cases": 0, "secrets": 0, "hangs": 0}

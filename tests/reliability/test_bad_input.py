@@ -40,7 +40,7 @@ ANY_TEXT = st.one_of(
 )
 ANY_VALUE = st.one_of(ANY_TEXT, st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
                       st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.text(max_size=5),
-                                                                                  max_size=2))
+                                                                                 max_size=2))
 VM_IDS = st.one_of(
     ANY_TEXT,
     st.builds(lambda s, g, n: "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s"
@@ -223,7 +223,7 @@ def test_bad_arguments_through_ansible_playbook(fresh_emulator, run_tasks, relia
     emu = fresh_emulator
     emu.control.clear_requests()
     tasks = []
-    for i, (_, args, _) in enumerate(PLAYBOOK_CASES):
+    for i, (_unused_label, args, _unused_reason) in enumerate(PLAYBOOK_CASES):
         task = {"name": "case %d" % i, "azure_ops.vm_access.vm_access_reset": args, "register": "c%d" % i}
         if "password" in args:
             task["no_log"] = True
@@ -232,7 +232,7 @@ def test_bad_arguments_through_ansible_playbook(fresh_emulator, run_tasks, relia
     assert TRACEBACK not in run.everything
     assert secret_hits(run.everything, [PASSWORD, emu.env["AZURE_SECRET"]]) == 0
     reasons = {}
-    for i, (label, _, reason) in enumerate(PLAYBOOK_CASES):
+    for i, (label, _unused_args, reason) in enumerate(PLAYBOOK_CASES):
         r = run.result("c%d" % i)
         assert r.get("failed") is True, (label, r)
         assert r.get("msg"), label
@@ -274,17 +274,17 @@ def test_malformed_azure_responses(fresh_emulator, run_tasks, reliability):
     emu = fresh_emulator
     vms = [windows_vm("m-%02d" % i, rdp="broken") for i in range(len(RESPONSE_CASES))]
     sub = seed(emu, *vms)
-    for i, (_, rule) in enumerate(RESPONSE_CASES):
+    for i, (_unused_label, rule) in enumerate(RESPONSE_CASES):
         rule = dict(rule, path=rule["path"].format(vm="m-%02d" % i))
         emu.control.add_fault(action="status", vm="m-%02d" % i, **rule)
     tasks = [{"name": label, "register": "m%d" % i,
               "azure_ops.vm_access.vm_access_reset": dict(resource_group=RG, vm_name="m-%02d" % i, reset="rdp",
                                                           run_tag="T1", wait_timeout=30)}
-             for i, (label, _) in enumerate(RESPONSE_CASES)]
+             for i, (label, _unused_rule) in enumerate(RESPONSE_CASES)]
     run = run_tasks(tasks)
     assert TRACEBACK not in run.everything
     outcomes = {}
-    for i, (label, _) in enumerate(RESPONSE_CASES):
+    for i, (label, _unused_rule) in enumerate(RESPONSE_CASES):
         r = run.result("m%d" % i)
         assert r.get("failed") is True, (label, r.get("changed"), r.get("extension"))
         assert r.get("reason") in REASONS, (label, r.get("reason"), r.get("msg"))

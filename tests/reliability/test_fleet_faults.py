@@ -10,7 +10,6 @@ ansible-playbook (SIGTERM / SIGINT) mid-fleet, and a re-run that finishes the jo
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -52,7 +51,7 @@ CLASSES = {
 def _fleet(n_plain, run_tag, extra_untargeted=5):
     vms = []
     names = {}
-    for prefix, (count, _, _, _, _) in CLASSES.items():
+    for prefix, (count, _unused_faults, _unused_outcome, _unused_reason, _unused_runs) in CLASSES.items():
         for i in range(1, count + 1):
             vm = windows_vm("%s-%02d" % (prefix, i), rdp="broken", extension_duration_s=20)
             if prefix == "f-lastfail":
@@ -118,7 +117,7 @@ def test_fleet_fault_matrix(fresh_emulator, tmp_path, reliability, soak):
     expiry.start()
     env = ansible_env(emu.env, workdir)
     try:
-        proc = subprocess.run(cmd, cwd=str(workdir), env=env, capture_output=True, text=True, timeout=540)
+        proc = subprocess.run(cmd, cwd=str(workdir), env=env, capture_output=True, text=True, timeout=540, check=False)
     finally:
         dealloc.stop()
         expiry.stop()
@@ -134,7 +133,7 @@ def test_fleet_fault_matrix(fresh_emulator, tmp_path, reliability, soak):
     seen = Counter()
     for name in targeted:
         prefix = names[name]
-        _, _, outcome, reason, runs = CLASSES.get(prefix, (0, [], "changed", None, 1))
+        _unused_count, _unused_faults, outcome, reason, runs = CLASSES.get(prefix, (0, [], "changed", None, 1))
         got = report[name]
         state = control.vm(sub, RG, name)
         assert (got["outcome"], got["reason"]) == (outcome, reason), (name, got)
@@ -164,7 +163,7 @@ def test_fleet_fault_matrix(fresh_emulator, tmp_path, reliability, soak):
         per_class_writes[prefix] = (sum(len(ext_puts(emu, vm=n)) for n in members) / len(members),
                                     sum(writes[n] for n in members) / len(members),
                                     sum(control.vm(sub, RG, n)["run_count"] for n in members) / len(members))
-    for prefix, (count, _, outcome, reason, runs) in list(CLASSES.items()) + [("f-ok", (n_plain, [], "changed", None, 1))]:
+    for prefix, (count, _unused_faults, outcome, reason, runs) in list(CLASSES.items()) + [("f-ok", (n_plain, [], "changed", None, 1))]:
         sent, put_landed, guest_runs = per_class_writes[prefix]
         reliability.record(GROUP, "fleet (%d VMs): %s" % (len(targeted), FLEET_NOTES[prefix]), cases=seen[prefix],
                            outcomes="%s%s" % (outcome, "/" + reason if reason else ""),
@@ -213,10 +212,10 @@ def test_interrupted_fleet_leaves_every_vm_consistent_and_a_rerun_finishes(fresh
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
     try:
-        out, _ = proc.communicate(timeout=120)
+        out, _unused_err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
+        out, _unused_err = proc.communicate()
         pytest.fail("ansible-playbook did not end within 120 s of %s" % sig.name)
     assert TRACEBACK not in out
     # Whatever was already sent finishes in Azure; let it settle, and check nothing more is sent.
@@ -246,7 +245,7 @@ def test_interrupted_fleet_leaves_every_vm_consistent_and_a_rerun_finishes(fresh
     rerun_dir = tmp_path / "rerun"
     rerun_dir.mkdir()
     rerun = subprocess.run(_playbook_cmd(rerun_dir, hosts, dict(extra, vm_access_max_workers=16)), cwd=str(rerun_dir),
-                           env=ansible_env(emu.env, rerun_dir), capture_output=True, text=True, timeout=300)
+                           env=ansible_env(emu.env, rerun_dir), capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     report = _report(rerun_dir)
     assert sorted(h for h, r in report.items() if r["outcome"] == "changed") == sorted(untouched)
@@ -256,5 +255,5 @@ def test_interrupted_fleet_leaves_every_vm_consistent_and_a_rerun_finishes(fresh
     assert all(control.vm(sub, RG, name)["run_count"] == 1 for name in names)
     reliability.record("nothing lost", "fleet interrupted by %s mid-submission, then re-run" % sig.name, cases=n,
                        outcomes="after the signal: %d reset + consistent, %d untouched, 0 half-done; re-run: "
-                            "changed=%d, ok=%d" % (len(touched), len(untouched), len(untouched), len(touched)),
+                                "changed=%d, ok=%d" % (len(touched), len(untouched), len(untouched), len(touched)),
                        writes_per_vm="1 PUT and 1 guest run per VM over both runs")

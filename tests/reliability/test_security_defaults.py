@@ -70,8 +70,10 @@ def test_least_privilege_custom_role(fresh_emulator, run_tasks, reliability):
     def env_for(p):
         return {"AZURE_CLIENT_ID": p["client_id"], "AZURE_SECRET": p["secret"], "AZURE_TENANT": p["tenant"]}
 
-    task = lambda vm: [{"name": vm, "register": "r", "azure_ops.vm_access.vm_access_reset":  # noqa: E731
-                        dict(resource_group=RG, vm_name=vm, reset="password", password=PASSWORD), "no_log": True}]
+    def task(vm):
+        return [{"name": vm, "register": "r", "azure_ops.vm_access.vm_access_reset":
+                 dict(resource_group=RG, vm_name=vm, reset="password", password=PASSWORD), "no_log": True}]
+
     ok = run_tasks(task("rb-ok"), env=env_for(exact))
     assert ok.result().get("changed") is True, ok.result().get("msg")
     assert emu.control.verify_password(sub, RG, "rb-ok", "azureadmin", PASSWORD)

@@ -57,7 +57,7 @@ def test_single_vm_fault_matrix(fresh_emulator, run_tasks, reliability):
             vm["extension"] = {"name": "enablevmaccess", "version": "2.4.11", "force_update_tag": "azops:v1:rdp:0:INC-LAST-FAILED",
                                "settings": {}, "state": "Failed", "message": "Enable failed: injected."}
     sub = seed(emu, *vms)
-    for case, (faults, _, _, _) in CASES.items():
+    for case, (faults, _unused_opts, _unused_expect, _unused_runs) in CASES.items():
         for rule in faults:
             control.add_fault(vm="s-" + case, **rule)
     # VM deallocated between the pre-flight read and the PUT (the PUT is delayed 2 s to open the window).
@@ -68,7 +68,7 @@ def test_single_vm_fault_matrix(fresh_emulator, run_tasks, reliability):
     dealloc.start()
     expiry.start()
     try:
-        run = run_tasks([_task(case, **opts) for case, (_, opts, _, _) in CASES.items()])
+        run = run_tasks([_task(case, **opts) for case, (_unused_faults, opts, _unused_expect, _unused_runs) in CASES.items()])
     finally:
         dealloc.stop()
         expiry.stop()

@@ -99,7 +99,7 @@ def simulate(writes, writers, latency_s, burst=200, refill_per_s=10.0):
 
     def deliver(until):
         while pending and pending[0][0] <= until:
-            _, _, status, headers = heapq.heappop(pending)
+            _unused_due, _unused_seq, status, headers = heapq.heappop(pending)
             pacer.observe_write(status, headers)
 
     def sleep(seconds):
