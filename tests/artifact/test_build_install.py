@@ -112,3 +112,29 @@ def test_adhoc_module_run_fails_cleanly_without_azure_environment(installed_coll
     assert result.get("reason") in ("missing_subscription", "missing_credentials"), result
     assert "module_stderr" not in result and "module_stdout" not in result, result
     assert not result.get("exception"), result
+
+
+def test_installed_playbooks_run_against_the_emulator(installed_collection, fresh_emulator, tmp_path):
+    """The artifact as users get it: ``ansible-playbook azure_ops.vm_access.reset_rdp`` by FQCN, from
+    outside the checkout, with the inventory plugin as the only inventory, against the emulator."""
+    sub = fresh_emulator.env["AZURE_SUBSCRIPTION_ID"]
+    fresh_emulator.control.add_fleet({"subscriptions": [{"id": sub, "resource_groups": [
+        {"name": "rg-art", "location": "westeurope", "vms": [
+            {"name": "art-%02d" % i, "os": "windows", "rdp": "broken"} for i in range(1, 4)]
+            + [{"name": "art-lnx", "os": "linux"}]}]}]})
+    inventory = tmp_path / "fleet.azure_vms.yml"
+    inventory.write_text("plugin: azure_ops.vm_access.azure_vms\n")
+    reports = tmp_path / "reports"
+    proc = installed_collection.run(
+        ["ansible-playbook", "-i", str(inventory), FQCN_PREFIX + "reset_rdp",
+         "-e", "vm_access_run_tag=ART-1", "-e", "vm_access_poll_interval=0.2",
+         "-e", "vm_access_report_dir=%s" % reports],
+        extra_env=fresh_emulator.env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for name in ("art-01", "art-02", "art-03"):
+        assert fresh_emulator.control.vm(sub, "rg-art", name)["guest"]["rdp_enabled"] is True
+    # The Linux VM is not in the plugin's windows group, which the playbook targets by default.
+    assert "art-lnx" not in proc.stdout
+    report = json.loads(next(reports.glob("*.json")).read_text())
+    assert report["summary"]["by_outcome"]["changed"] == 3
