@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import parse_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import dig, parse_vm
 
 # Every host variable the plugin sets, in the order the documentation lists them.
 HOSTVAR_NAMES = (
@@ -53,14 +53,6 @@ _UNSAFE_GROUP_CHARS = re.compile(r"[^a-z0-9_]")
 # --------------------------------------------------------------------------- hostvars
 
 
-def _dig(doc, *path):
-    for key in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(key)
-    return doc
-
-
 def _lower(value):
     return value.lower() if isinstance(value, str) else None
 
@@ -75,21 +67,21 @@ def host_vars(doc: Mapping[str, Any]) -> Dict[str, Any]:
     state = parse_vm(doc)
     props = doc.get("properties") or {}
     view = props.get("instanceView") or {}
-    image_ref = _dig(props, "storageProfile", "imageReference") or {}
+    image_ref = dig(props, "storageProfile", "imageReference") or {}
     image = None
     if image_ref:
         image = dict((key, image_ref.get(key)) for key in ("publisher", "offer", "sku", "version", "id")
                      if image_ref.get(key))
         if image_ref.get("exactVersion"):
             image["exact_version"] = image_ref["exactVersion"]
-    nics = [nic.get("id") for nic in _dig(props, "networkProfile", "networkInterfaces") or []
+    nics = [nic.get("id") for nic in dig(props, "networkProfile", "networkInterfaces") or []
             if isinstance(nic, dict) and nic.get("id")]
     vmaccess = None
     if state.extension is not None:
         public = state.extension.public()
         vmaccess = dict((key, public.get(key)) for key in VMACCESS_KEYS)
     os_lower = _lower(state.os_type)
-    computer_name = view.get("computerName") or _dig(props, "osProfile", "computerName")
+    computer_name = view.get("computerName") or dig(props, "osProfile", "computerName")
     return {
         "vm_id": state.id,
         "vm_name": state.ref.name,

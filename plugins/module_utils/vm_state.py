@@ -175,7 +175,8 @@ class VmState:
         }
 
 
-def _dig(doc, *path):
+def dig(doc, *path):
+    """doc[path[0]][path[1]]... or None where a level is missing or not a mapping."""
     for key in path:
         if not isinstance(doc, dict):
             return None
@@ -197,7 +198,7 @@ def _is_vmaccess(publisher, ext_type):
 def find_vmaccess_model(resources):
     """The VMAccessAgent instance among a VM's child resources, matched by publisher + type."""
     for resource in resources or []:
-        props = _dig(resource, "properties") or {}
+        props = dig(resource, "properties") or {}
         ext_type = props.get("type") or props.get("virtualMachineExtensionType")
         if _is_vmaccess(props.get("publisher"), ext_type):
             return resource
@@ -224,7 +225,7 @@ def parse_extension(model=None, view=None):
 
 
 def _parse_extension(model, view):
-    props = _dig(model, "properties") or {}
+    props = dig(model, "properties") or {}
     if view is None:
         view = props.get("instanceView")
     name = (model or {}).get("name") or (view or {}).get("name")
@@ -289,7 +290,7 @@ def _parse_vm(doc, ref):
     provisioning = _first_status(statuses, "provisioningstate/")
     agent = view.get("vmAgent") or {}
     agent_status = _first_status(agent.get("statuses"), "")
-    os_type = _dig(props, "storageProfile", "osDisk", "osType")
+    os_type = dig(props, "storageProfile", "osDisk", "osType")
     if not os_type and view.get("osName"):
         os_type = "Windows" if "windows" in view["osName"].lower() else "Linux"
     os_profile = props.get("osProfile") or {}
@@ -307,7 +308,7 @@ def _parse_vm(doc, ref):
         agent_message=(agent_status or {}).get("message"),
         admin_username=os_profile.get("adminUsername"),
         allow_extension_operations=os_profile.get("allowExtensionOperations", True) if os_profile else None,
-        vm_size=_dig(props, "hardwareProfile", "vmSize"),
+        vm_size=dig(props, "hardwareProfile", "vmSize"),
         tags=doc.get("tags") or {},
     )
     model = find_vmaccess_model(doc.get("resources"))
