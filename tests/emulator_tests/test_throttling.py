@@ -25,8 +25,8 @@ def test_remaining_read_header_counts_down(azure):
 
 def test_arm_read_throttling_429_and_sdk_retry_recovers(azure):
     azure.add_vms({"name": "v"})
-    # 3-token burst refilling 1/s (simulated; x time_scale -> fast)
-    azure.control.set_config(limits={"arm_reads_burst": 3, "arm_reads_per_s": 1.0})
+    # 3-token burst refilling so slowly that no machine load lets a token come back mid-loop
+    azure.control.set_config(limits={"arm_reads_burst": 3, "arm_reads_per_s": 0.0001})
     token = azure.token()
     answers = [azure.raw("GET", _vm_path(azure.sub) + "?api-version=2024-11-01", token=token) for _attempt in range(5)]
     throttled = [a for a in answers if a.status_code == 429]
@@ -35,7 +35,8 @@ def test_arm_read_throttling_429_and_sdk_retry_recovers(azure):
     assert error["code"] == "SubscriptionRequestsThrottled" and "https://aka.ms/arm-throttling" in error["message"]
     assert int(throttled[0].headers["retry-after-ms"]) > 0
     assert throttled[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
-    # the SDK's RetryPolicy honours the hint and gets through
+    # the SDK's RetryPolicy honours the hint and gets through (refilling 1/s, x time_scale -> fast)
+    azure.control.set_config(limits={"arm_reads_burst": 3, "arm_reads_per_s": 1.0})
     for _attempt in range(6):
         assert azure.compute.virtual_machines.get(RG, "v").name == "v"
     log = azure.control.requests()
