@@ -47,5 +47,6 @@ stage sanity bash scripts/sanity.sh
 
 echo "=== summary"
 printf '  %s\n' "${summary[@]}"
-echo "stages: $passed passed, $failed failed"
+# (Not "N passed, N failed": that shape is read as a test count; pytest's own line above is the count.)
+if [ "$failed" -eq 0 ]; then echo "all $passed stages ok"; else echo "$failed of $((passed + failed)) stages FAILED"; fi
 [ "$failed" -eq 0 ]
