@@ -26,6 +26,8 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet import (
     FleetOptions,
     FleetRunner,
+    batch_failure,
+    outcome_line,
     summarize,
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import fleet_argument_spec
@@ -64,15 +66,31 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         started = time.monotonic()
         secrets = []
+        task_vars = task_vars or {}
+        batch = list(task_vars.get("ansible_play_batch") or [])
+        failure = None
         try:
             params = _validate(dict(self._task.args))
             secrets.extend(s for s in (params["password"], params["secret"], params["vault_password"]) if s)
-            result.update(self._run(params, task_vars or {}, secrets))
+            result.update(self._run(params, task_vars, secrets))
         except VmAccessError as error:
-            result.update(failed=True, reason=error.reason, msg=scrub(error.message, secrets))
+            failure = error
         except Exception as error:  # a reason code, never a traceback
-            result.update(failed=True, reason="unexpected_error",
-                          msg=scrub("Unexpected %s: %s" % (type(error).__name__, error), secrets))
+            failure = VmAccessError("unexpected_error", "Unexpected %s: %s" % (type(error).__name__, error))
+        if failure is not None:
+            msg = scrub(failure.message, secrets)
+            # Every host still gets a result, so each fails with the batch's reason.
+            result.update(failed=True, reason=failure.reason, msg=msg,
+                          results=batch_failure(batch, failure.reason, msg),
+                          summary=summarize([{"outcome": "failed", "reason": failure.reason}] * len(batch)))
+        else:
+            # Batch hosts left out of `hosts` still need a result of their own.
+            left_out = [h for h in batch if h not in result["results"]]
+            result["results"].update(batch_failure(left_out, None, "not in this batch's hosts"))
+            for host in left_out:
+                result["results"][host].update(outcome="skipped", reason="not_targeted",
+                                               line=outcome_line("skipped", "not_targeted", "not in this batch's hosts"))
+        result["working_dir"] = os.getcwd()
         result["duration_s"] = round(time.monotonic() - started, 3)
         return result
 
@@ -115,7 +133,6 @@ class ActionModule(ActionBase):
                 vault.finish(results)
         summary = summarize(results)
         return {
-            "working_dir": os.getcwd(),
             "changed": summary["by_outcome"].get("changed", 0) > 0,
             "results": dict((r["host"], r) for r in results),
             "summary": summary,

@@ -73,6 +73,7 @@ REASONS = {
     "unexpected_response": "Azure's response could not be parsed.",
     "unexpected_error": "An unexpected error; the message names the exception type.",
     "vm_unresolved": "An inventory host's variables do not identify an Azure VM (fleet runs).",
+    "not_targeted": "A host of the play batch that the fleet run was told to leave out (its hosts option).",
     "vault_unavailable": "Generated passwords need a vault secret to encrypt them, and none was given.",
 }
 

@@ -82,7 +82,21 @@ class VmOutcome:
             "extension": self.extension,
             "duration_s": round((self.finished_at or started) - (self.submitted_at or started), 3)
             if self.submitted_at else 0.0,
+            "line": outcome_line(self.outcome, self.reason, self.msg),
         }
+
+
+def outcome_line(outcome, reason, msg):
+    """One line per host for the play output: ``failed (vm_not_running): <message>``."""
+    return "%s%s: %s" % (outcome, " (%s)" % reason if reason else "", msg)
+
+
+def batch_failure(hosts, reason, msg):
+    """Every host's result when the batch itself could not run (bad arguments, auth, ...)."""
+    return dict((host, {"host": host, "vm_id": None, "outcome": "failed", "changed": False, "reason": reason,
+                        "msg": msg, "action": None, "os_type": None, "power_state": None, "agent_status": None,
+                        "extension": None, "duration_s": 0.0,
+                        "line": outcome_line("failed", reason, msg)}) for host in hosts)
 
 
 @dataclass
