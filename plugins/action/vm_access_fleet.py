@@ -126,7 +126,7 @@ class ActionModule(ActionBase):
         if params["mode"] == "status":
             results = FleetRunner(apis, None, options).status(targets)
         else:
-            runner = FleetRunner(apis, request, options, pacer=_MultiPacer(pacers),
+            runner = FleetRunner(apis, request, options, pacers=pacers,
                                  before_submit=vault.save if vault is not None else None)
             results = runner.run(targets)
             if vault is not None:
@@ -174,17 +174,6 @@ class ActionModule(ActionBase):
                                                retry_budget_s=params["wait_timeout"] or None)
             apis[sub] = ComputeApi(client)
         return apis, pacers
-
-
-class _MultiPacer:
-    """Writers call acquire() without knowing the subscription; pace on the strictest budget."""
-
-    def __init__(self, pacers):
-        self.pacers = list(pacers.values())
-
-    def acquire(self):
-        for pacer in self.pacers:
-            pacer.acquire()
 
 
 class _PasswordVault:

@@ -130,7 +130,7 @@ class FleetStats:
 class FleetRunner:
     """Runs one request against many targets. ``apis`` maps subscription id -> ComputeApi."""
 
-    def __init__(self, apis, request, options, pacer=None, before_submit=None, clock=time.monotonic,
+    def __init__(self, apis, request, options, pacers=None, before_submit=None, clock=time.monotonic,
                  sleep=time.sleep):
         """``before_submit(items)`` runs before each wave of PUTs with (host, vm_id, username) tuples:
         the caller saves generated passwords there, so no password is set that was not saved first."""
@@ -138,7 +138,7 @@ class FleetRunner:
         self.before_submit = before_submit
         self.request = request
         self.options = options
-        self.pacer = pacer
+        self.pacers = pacers or {}  # subscription id -> WritePacer: ARM's budget is per subscription
         self.clock = clock
         self.sleep = sleep
         self.stats = FleetStats()
@@ -284,8 +284,9 @@ class FleetRunner:
         body = {"location": item.plan.body["location"], "properties": dict(item.plan.body["properties"])}
         body["properties"]["protectedSettings"] = (
             {"Password": request.password} if request.reset == "password" else {})
-        if self.pacer is not None:
-            self.pacer.acquire()
+        pacer = self.pacers.get(ref.subscription_id)
+        if pacer is not None:
+            pacer.acquire()
         item.outcome.submitted_at = self.clock()
         try:
             with self._lock:
