@@ -22,7 +22,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils import azure_auth
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError, scrub
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError, argument_check, scrub
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet import (
     FleetOptions,
     FleetRunner,
@@ -48,7 +48,8 @@ def _validate(args):
         fleet_argument_spec(),
         required_if=[("mode", "reset", ("reset",))],
     )
-    result = validator.validate(args)
+    with argument_check():
+        result = validator.validate(args)
     if result.error_messages:
         raise VmAccessError("invalid_argument", "; ".join(result.error_messages))
     params = result.validated_parameters

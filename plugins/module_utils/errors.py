@@ -18,6 +18,7 @@ import email.utils
 import json
 import re
 import time
+from contextlib import contextmanager
 
 try:
     from azure.core.exceptions import (
@@ -108,6 +109,24 @@ class VmAccessError(Exception):
 
     def __repr__(self):
         return "VmAccessError({0!r}, {1!r})".format(self.reason, self.message)
+
+
+NOT_A_FINITE_NUMBER = (
+    "An integer option was given a value that is not a finite number (such as 'inf' or 'Infinity'). "
+    "Give a whole number, for example wait_timeout: 900.")
+
+
+@contextmanager
+def argument_check():
+    """Around ansible-core's argument validation (AnsibleModule, ArgumentSpecValidator).
+
+    ansible-core up to 2.19 lets an OverflowError out of its int conversion for 'inf' and
+    'Infinity' (fixed upstream in ansible/ansible#87253); this turns it into invalid_argument.
+    """
+    try:
+        yield
+    except OverflowError:
+        raise VmAccessError("invalid_argument", NOT_A_FINITE_NUMBER) from None
 
 
 def _safe_details(details):

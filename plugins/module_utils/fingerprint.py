@@ -8,8 +8,10 @@ Azure never returns protected settings and reruns a handler only when its settin
 the next run recomputes it and, when it matches and the last run succeeded, does nothing.
 
 Tag format: ``azops:v1:<kind>:<attempt>:<digest>``
-- kind ``pw``: digest is scrypt(password) salted with the VM id, user name and run tag —
+- kind ``pw2``: digest is scrypt(password) salted with the VM id, user name and run tag —
   slow on purpose, so the tag cannot be used to test password guesses cheaply.
+- kind ``pw``: the same with the scrypt parameters of release 0.1.0; still recognised, so a VM
+  whose password was set by 0.1.0 is not reset again just because the collection was upgraded.
 - kind ``rdp``: digest is the user's run tag (a ticket or job id), kept readable.
 - kind ``run``: digest is random: the reset runs every time.
 ``attempt`` grows when the same reset is retried after a failed run, because Azure skips a
@@ -27,20 +29,23 @@ import uuid
 
 TAG_PREFIX = "azops"
 TAG_VERSION = "v1"
-KIND_PASSWORD = "pw"
+KIND_PASSWORD = "pw2"      # what password resets write
+KIND_PASSWORD_V1 = "pw"    # written by 0.1.0
 KIND_RDP = "rdp"
 KIND_RANDOM = "run"
-KIND_NAMES = {KIND_PASSWORD: "password", KIND_RDP: "rdp", KIND_RANDOM: "random"}
+KIND_NAMES = {KIND_PASSWORD: "password", KIND_PASSWORD_V1: "password", KIND_RDP: "rdp", KIND_RANDOM: "random"}
 
-# scrypt cost: N=2**15, r=8 needs 32 MiB and ~0.1 s per evaluation on one core.
-SCRYPT_N = 2 ** 15
-SCRYPT_R = 8
-SCRYPT_P = 1
+# scrypt (N, r, p) per password kind. Both cost an attacker the same N*p = 2**15 block mixes
+# per guess (~0.1 s on one core; OWASP's table treats N*p as the strength); pw2 does it as two
+# lanes of N=2**14, so it needs 16 MiB instead of 32 MiB: one module process or fleet worker
+# per password reset stays well under half the memory of a generic Azure module run.
+PASSWORD_KDFS = {KIND_PASSWORD: (2 ** 14, 8, 2), KIND_PASSWORD_V1: (2 ** 15, 8, 1)}
+SCRYPT_N, SCRYPT_R, SCRYPT_P = PASSWORD_KDFS[KIND_PASSWORD]
 SCRYPT_DKLEN = 24
 SCRYPT_MAXMEM = 64 * 1024 * 1024
 
 RUN_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+/=-]{0,63}$")
-_TAG_PATTERN = re.compile(r"^azops:v1:(pw|rdp|run):(\d{1,6}):(.+)$")
+_TAG_PATTERN = re.compile(r"^azops:v1:(pw2|pw|rdp|run):(\d{1,6}):(.+)$")
 
 
 class Fingerprint:
@@ -101,18 +106,19 @@ def _password_salt(vm_id, username, run_tag):
     return hashlib.sha256(material.encode("utf-8")).digest()
 
 
-def password_fingerprint(password, vm_id, username, run_tag=None):
-    """Slow, salted, non-reversible fingerprint of a password reset."""
+def password_fingerprint(password, vm_id, username, run_tag=None, kind=KIND_PASSWORD):
+    """Slow, salted, non-reversible fingerprint of a password reset (``kind`` picks the KDF)."""
+    n, r, p = PASSWORD_KDFS[kind]
     digest = hashlib.scrypt(
         password.encode("utf-8"),
         salt=_password_salt(vm_id, username, run_tag),
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
+        n=n,
+        r=r,
+        p=p,
         dklen=SCRYPT_DKLEN,
         maxmem=SCRYPT_MAXMEM,
     )
-    return Fingerprint(KIND_PASSWORD, 0, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("="))
+    return Fingerprint(kind, 0, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("="))
 
 
 def rdp_fingerprint(run_tag):

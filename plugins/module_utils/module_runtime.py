@@ -13,7 +13,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import inspect
+import json
+import sys
 import time
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -24,7 +27,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.azure_auth imp
     connect,
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.compute_api import ComputeApi
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError, scrub
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError, argument_check, scrub
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import (
     VmRef,
     check_resource_name,
@@ -35,6 +38,19 @@ AUTH_ARGSPEC = AZURE_AUTH_ARGSPEC
 # Poll the extension's operation every 10 s unless Azure's Retry-After says otherwise
 # (azure-core's default of 30 s adds ~15 s to every reset).
 POLLING_INTERVAL_S = 10
+
+
+@contextmanager
+def module_arguments():
+    """Around ``AnsibleModule(...)``: a value ansible-core's own checks raise on (not reject)
+    ends the module as a clean invalid_argument failure, as fail_json would."""
+    try:
+        with argument_check():
+            yield
+    except VmAccessError as error:
+        # No AnsibleModule exists yet; print the failure result ansible expects from a module.
+        print(json.dumps({"failed": True, "msg": error.message, "reason": error.reason}))
+        sys.exit(1)
 
 
 def target_vm(params):

@@ -150,6 +150,16 @@ def _desired_version(existing):
     return DEFAULT_HANDLER_VERSION
 
 
+def _password_wanted(kdf, request, vm_id, username, current):
+    """This password reset's fingerprint. A tag written by an older release (another KDF) is
+    checked with its own KDF first, so an upgrade alone never resets an unchanged password."""
+    if current is not None and current.kind in fp.PASSWORD_KDFS and current.kind != fp.KIND_PASSWORD:
+        legacy = kdf(request.password, vm_id, username, request.run_tag, kind=current.kind)
+        if legacy.same_reset(current):
+            return legacy
+    return kdf(request.password, vm_id, username, request.run_tag)
+
+
 def plan_reset(vm, request, password_fingerprint=fp.password_fingerprint, random_fingerprint=fp.random_fingerprint):
     """Decide what to send. Pure, given the two fingerprint functions."""
     preflight(vm, request)
@@ -171,11 +181,12 @@ def plan_reset(vm, request, password_fingerprint=fp.password_fingerprint, random
     version = request.type_handler_version or _desired_version(existing)
     auto_upgrade = True if existing is None or existing.auto_upgrade_minor_version is None else existing.auto_upgrade_minor_version
 
+    current = fp.parse_tag(existing.force_update_tag) if existing else None
     if request.force or (request.reset == "password" and request.update_password == "always"):
         wanted = random_fingerprint()
         why = "force" if request.force else "update_password=always"
     elif request.reset == "password":
-        wanted = password_fingerprint(request.password, vm.id, username, request.run_tag)
+        wanted = _password_wanted(password_fingerprint, request, vm.id, username, current)
         why = "password fingerprint"
     elif request.run_tag:
         wanted = fp.rdp_fingerprint(request.run_tag)
@@ -184,7 +195,6 @@ def plan_reset(vm, request, password_fingerprint=fp.password_fingerprint, random
         wanted = random_fingerprint()
         why = "no run_tag: an RDP reset without run_tag always runs"
 
-    current = fp.parse_tag(existing.force_update_tag) if existing else None
     same_settings = existing is not None and _same_settings(existing.settings, settings)
     same_reset = same_settings and wanted.same_reset(current)
 

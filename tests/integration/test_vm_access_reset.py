@@ -2,6 +2,8 @@
 
 import pytest
 
+from ansible_collections.azure_ops.vm_access.plugins.module_utils import fingerprint as fp
+
 from .fleet_helpers import OLD_PASSWORD, PASSWORD, RG, arm_writes, reset_task, seed, windows_vm
 
 pytestmark = pytest.mark.emulator
@@ -62,7 +64,7 @@ def test_password_reset_changes_the_guest_password_once(fresh_emulator, run_task
     assert not control.verify_password(sub, RG, "web-02", "azureadmin", OLD_PASSWORD)
     # The stored tag is a fingerprint, never the password.
     ext = guest(fresh_emulator, sub, "web-02")["extensions"][0]
-    assert ext["force_update_tag"].startswith("azops:v1:pw:") and PASSWORD not in ext["force_update_tag"]
+    assert ext["force_update_tag"].startswith("azops:v1:pw2:") and PASSWORD not in ext["force_update_tag"]
     assert_clean(run, PASSWORD, fresh_emulator.env["AZURE_SECRET"])
 
     mark = control.requests()[-1]["seq"]
@@ -74,6 +76,27 @@ def test_password_reset_changes_the_guest_password_once(fresh_emulator, run_task
                                    update_password="always")])
     assert always.result()["changed"] is True
     assert guest(fresh_emulator, sub, "web-02")["run_count"] == 2
+
+
+def test_password_set_by_release_0_1_0_is_not_reset_again_after_upgrade(fresh_emulator, run_tasks):
+    # The extension as 0.1.0 left it: its fingerprint kind (scrypt N=2^15 p=1) for this password.
+    sub = fresh_emulator.env["AZURE_SUBSCRIPTION_ID"]
+    vm_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/web-04" % (sub, RG)
+    old_tag = fp.password_fingerprint(PASSWORD, vm_id, "azureadmin", kind=fp.KIND_PASSWORD_V1).tag()
+    assert old_tag.startswith("azops:v1:pw:0:")
+    seed(fresh_emulator, windows_vm("web-04", accounts=[{"name": "azureadmin", "admin": True, "password": PASSWORD}],
+                                    extension={"name": "enablevmaccess", "version": "2.4", "force_update_tag": old_tag,
+                                               "settings": {"UserName": "azureadmin"}}))
+    same = run_tasks([reset_task(resource_group=RG, vm_name="web-04", reset="password", password=PASSWORD)]).result()
+    assert same["changed"] is False and same["action"] == "none"
+    assert arm_writes(fresh_emulator) == []  # seed() cleared the request log
+
+    run = run_tasks([reset_task(resource_group=RG, vm_name="web-04", reset="password", password=PASSWORD + "-2")])
+    assert run.result()["changed"] is True
+    state = guest(fresh_emulator, sub, "web-04")
+    assert state["extensions"][0]["force_update_tag"].startswith("azops:v1:pw2:0:")
+    assert fresh_emulator.control.verify_password(sub, RG, "web-04", "azureadmin", PASSWORD + "-2")
+    assert_clean(run, PASSWORD)
 
 
 def test_check_mode_predicts_without_writing_and_diff_hides_the_password(fresh_emulator, run_tasks):
@@ -179,6 +202,9 @@ def test_vm_not_found(fresh_emulator, run_tasks):
     (dict(reset="password", password=PASSWORD, username="a/b", allow_new_admin=True), "invalid_username"),
     (dict(reset="rdp", run_tag="has spaces"), "invalid_argument"),
     (dict(reset="rdp", vm_id="/subscriptions/x/not-a-vm"), "invalid_argument"),
+    # ansible-core <= 2.19 raises (not rejects) on these in its own int check
+    (dict(reset="rdp", wait_timeout="inf"), "invalid_argument"),
+    (dict(reset="password", password=PASSWORD, agent_wait_timeout="-Infinity"), "invalid_argument"),
 ])
 def test_invalid_input_is_rejected_before_any_api_call(fresh_emulator, run_tasks, args, reason):
     seed(fresh_emulator, windows_vm("web-07"))

@@ -18,7 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import REASONS, VmAccessError
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
+    NOT_A_FINITE_NUMBER,
+    REASONS,
+    VmAccessError,
+    argument_check,
+)
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import target_vm
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access import check_request
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import VmRef, parse_extension, parse_vm
@@ -97,7 +102,13 @@ def module_args(draw):
 def _through_module_validation(args):
     """What the module does before its first API call: Ansible's spec check, then ours."""
     COUNTS["args"] += 1
-    result = _validator().validate(args)
+    try:
+        with argument_check():  # as the module wraps AnsibleModule(...)
+            result = _validator().validate(args)
+    except VmAccessError as error:
+        assert error.reason == "invalid_argument" and error.message == NOT_A_FINITE_NUMBER
+        COUNTS["args_rejected"] += 1
+        return "ansible_argspec_not_finite"
     if result.error_messages:
         COUNTS["args_rejected"] += 1   # Ansible's own argument checks: a clean 'msg', no API call
         return "ansible_argspec"

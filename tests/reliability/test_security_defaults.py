@@ -91,7 +91,7 @@ def test_least_privilege_custom_role(fresh_emulator, run_tasks, reliability):
 
 
 def test_fingerprint_kdf_cost_and_wrong_password(reliability):
-    assert (fp.SCRYPT_N, fp.SCRYPT_R, fp.SCRYPT_P) == (2 ** 15, 8, 1)
+    assert (fp.SCRYPT_N, fp.SCRYPT_R, fp.SCRYPT_P) == (2 ** 14, 8, 2)
     memory_mib = 128 * fp.SCRYPT_N * fp.SCRYPT_R // 2 ** 20
     vm_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v"
     started = time.perf_counter()
@@ -104,6 +104,6 @@ def test_fingerprint_kdf_cost_and_wrong_password(reliability):
     assert not fp.password_fingerprint(PASSWORD, vm_id + "2", "azureadmin", "INC1").same_reset(right)
     assert not fp.password_fingerprint(PASSWORD, vm_id, "other", "INC1").same_reset(right)
     assert PASSWORD not in right.tag() and fp.describe_tag(right.tag()) == "password"
-    reliability.record(GROUP, "forceUpdateTag fingerprint KDF: scrypt N=2^15 r=8 p=1 (%d MiB, %.2f s here)"
+    reliability.record(GROUP, "forceUpdateTag fingerprint KDF: scrypt N=2^14 r=8 p=2 (%d MiB, %.2f s here)"
                        % (memory_mib, cost_s), cases=7, outcomes="same password matches; 4 wrong passwords, other VM, "
                        "other user do not", writes_per_vm="-")

@@ -757,3 +757,19 @@ def test_sdk_long_running_operation_failure_shape():
     assert error.details["azure_error_code"] == "VMExtensionProvisioningError"
     assert_no_secrets(error)
     assert len(transport.requests) == 3
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", float("inf")])
+def test_ansible_core_overflow_on_int_options_becomes_invalid_argument(value):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    from ansible_collections.azure_ops.vm_access.plugins.action.vm_access_fleet import _validate
+
+    validator = ArgumentSpecValidator({"wait_timeout": {"type": "int"}})
+    with pytest.raises(VmAccessError) as caught:
+        with errors.argument_check():
+            validator.validate({"wait_timeout": value})
+    assert caught.value.reason == "invalid_argument" and "finite number" in caught.value.message
+    with pytest.raises(VmAccessError) as caught:  # the fleet action's own validation
+        _validate({"mode": "reset", "reset": "rdp", "wait_timeout": value})
+    assert caught.value.reason == "invalid_argument"

@@ -39,8 +39,11 @@ def test_tag_never_contains_the_password():
 
 
 def test_kdf_cost_parameters_are_slow_on_purpose():
-    # Documented cost: scrypt N=2**15, r=8 (32 MiB per guess).
-    assert fp.SCRYPT_N >= 2 ** 15 and fp.SCRYPT_R >= 8
+    # Documented cost: scrypt N*p = 2**15 block mixes of r=8 per guess, for every password kind.
+    for n, r, p in fp.PASSWORD_KDFS.values():
+        assert n * p >= 2 ** 15 and r >= 8
+    assert (fp.SCRYPT_N, fp.SCRYPT_R, fp.SCRYPT_P) == fp.PASSWORD_KDFS[fp.KIND_PASSWORD]
+    assert 128 * fp.SCRYPT_N * fp.SCRYPT_R == 16 * 2 ** 20  # 16 MiB per evaluation
     started = time.perf_counter()
     fp.password_fingerprint("Correct-Horse-9", VM_ID, "azureadmin")
     assert time.perf_counter() - started > 0.005  # far slower than a plain hash; no upper bound asserted
@@ -65,3 +68,15 @@ def test_run_tag_validation_never_crashes(tag):
     assert fp.valid_run_tag(tag) in (True, False)
     if fp.valid_run_tag(tag):
         assert fp.parse_tag(fp.rdp_fingerprint(tag).tag()).digest == tag
+
+
+def test_tags_written_by_release_0_1_0_are_still_understood():
+    # A tag exactly as 0.1.0 wrote it (scrypt N=2**15 r=8 p=1) for this password, VM, user, run tag.
+    tag_0_1_0 = "azops:v1:pw:0:MG5pCAxibIokQWs1dlO_dsTx2xG4nRQr"
+    parsed = fp.parse_tag(tag_0_1_0)
+    assert parsed.kind == fp.KIND_PASSWORD_V1 and fp.describe_tag(tag_0_1_0) == "password"
+    legacy = fp.password_fingerprint("Correct-Horse-9", VM_ID, "azureadmin", "T1", kind=fp.KIND_PASSWORD_V1)
+    assert legacy.tag() == tag_0_1_0
+    current = fp.password_fingerprint("Correct-Horse-9", VM_ID, "azureadmin", "T1")
+    assert current.kind == fp.KIND_PASSWORD and current.tag().startswith("azops:v1:pw2:0:")
+    assert not current.same_reset(parsed)  # another KDF: only the legacy kind can confirm the old tag

@@ -16,9 +16,9 @@ from .vm_docs import vm_doc, vmaccess
 PASSWORD = "Tr0ub4dor&3-horse"
 
 
-def fast_password_fp(password, vm_id, username, run_tag=None):
+def fast_password_fp(password, vm_id, username, run_tag=None, kind=fp.KIND_PASSWORD):
     # Stand-in with the same inputs as the real KDF, so tables run fast.
-    return fp.Fingerprint(fp.KIND_PASSWORD, 0, "%s|%s|%s|%s" % (len(password), vm_id.lower(), username.lower(), run_tag))
+    return fp.Fingerprint(kind, 0, "%s|%s|%s|%s|%s" % (kind, len(password), vm_id.lower(), username.lower(), run_tag))
 
 
 def plan(doc, **request):
@@ -169,3 +169,15 @@ def test_parse_vm_reads_agent_power_and_extension():
     assert vm.is_windows and vm.is_running and not vm.agent_ready
     assert vm.extension.name == "myVMAccess" and vm.extension.running_version == "2.4.9.11"
     assert vm.extension.succeeded
+
+
+def test_password_set_by_an_older_release_is_recognised_after_upgrade():
+    doc = vm_doc()
+    vm = parse_vm(doc)
+    old = fast_password_fp(PASSWORD, vm.id, "azureadmin", kind=fp.KIND_PASSWORD_V1)
+    done = vm_doc(extension=vmaccess(tag=old.tag(), settings={"UserName": "azureadmin"}))
+    same = plan(done, reset="password", password=PASSWORD)
+    assert same.action == "none" and same.fingerprint == old
+    changed = plan(done, reset="password", password=PASSWORD + "x")
+    assert changed.action == "rerun" and changed.fingerprint.kind == fp.KIND_PASSWORD
+    assert changed.body["properties"]["forceUpdateTag"].startswith("azops:v1:pw2:0:")
