@@ -13,10 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import inspect
-import json
-import sys
 import time
-from contextlib import contextmanager
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -40,17 +37,34 @@ AUTH_ARGSPEC = AZURE_AUTH_ARGSPEC
 POLLING_INTERVAL_S = 10
 
 
-@contextmanager
-def module_arguments():
-    """Around ``AnsibleModule(...)``: a value ansible-core's own checks raise on (not reject)
-    ends the module as a clean invalid_argument failure, as fail_json would."""
+def new_module(module_class, **kwargs):
+    """``module_class(**kwargs)`` (AnsibleModule), failing cleanly where ansible-core raises.
+
+    A value ansible-core's own checks raise on instead of rejecting (see errors.argument_check)
+    ends the module as invalid_argument through fail_json, so no_log options stay hidden.
+    """
+    failure = None
     try:
         with argument_check():
-            yield
+            return module_class(**kwargs)
     except VmAccessError as error:
-        # No AnsibleModule exists yet; print the failure result ansible expects from a module.
-        print(json.dumps({"failed": True, "msg": error.message, "reason": error.reason}))
-        sys.exit(1)
+        failure = error
+    # Outside the except block, or ansible-core 2.19 attaches the traceback at -vvv.
+    lenient = dict(kwargs, argument_spec=_ints_unchecked(kwargs["argument_spec"]))
+    _fail(module_class(**lenient), failure, [], time.monotonic())
+    return None  # not reached: fail_json exits
+
+
+def _ints_unchecked(spec):
+    out = {}
+    for name, option in spec.items():
+        option = dict(option)
+        if option.get("type") == "int":
+            option["type"] = "raw"
+        if option.get("options"):
+            option["options"] = _ints_unchecked(option["options"])
+        out[name] = option
+    return out
 
 
 def target_vm(params):

@@ -126,7 +126,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import (
     AUTH_ARGSPEC,
-    module_arguments,
+    new_module,
     run_module,
     target_vm,
 )
@@ -155,13 +155,13 @@ def vm_report(vm):
 
 
 def main():
-    with module_arguments():
-        module = AnsibleModule(
-            argument_spec=argument_spec(),
-            supports_check_mode=True,
-            mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
-            required_by={"vm_name": "resource_group"},
-        )
+    module = new_module(
+        AnsibleModule,
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
+        required_by={"vm_name": "resource_group"},
+    )
     params = module.params
     target = {"ref": None, "subscription": None}
 

@@ -272,7 +272,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import reset_options
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import (
     AUTH_ARGSPEC,
-    module_arguments,
+    new_module,
     run_module,
     target_vm,
 )
@@ -309,15 +309,15 @@ def request_from(params):
 
 
 def main():
-    with module_arguments():
-        module = AnsibleModule(
-            argument_spec=argument_spec(),
-            supports_check_mode=True,
-            mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
-            required_one_of=[("vm_id", "vm_name")],
-            required_together=[("resource_group", "vm_name")],
-            required_if=[("reset", "password", ("password",))],
-        )
+    module = new_module(
+        AnsibleModule,
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
+        required_one_of=[("vm_id", "vm_name")],
+        required_together=[("resource_group", "vm_name")],
+        required_if=[("reset", "password", ("password",))],
+    )
 
     request = request_from(module.params)
     target = {}
