@@ -173,7 +173,7 @@ class ActionModule(ActionBase):
             pacers[sub] = WritePacer()
             client = azure_auth.compute_client(credential, sub, cloud, per_retry_policies=[PacingPolicy(pacers[sub])],
                                                retry_budget_s=params["wait_timeout"] or None)
-            apis[sub] = ComputeApi(client)
+            apis[sub] = ComputeApi(client, subscription_id=sub)
         return apis, pacers
 
 

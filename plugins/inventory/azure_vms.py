@@ -207,14 +207,6 @@ cache_timeout: 600
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
-
-try:
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
-    from azure.mgmt.core.exceptions import ARMErrorFormat
-except ImportError:  # reported by azure_auth.connect (missing_dependency)
-    HttpRequest = None
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -238,8 +230,6 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.inventory_host
 )
 
 CACHE_FORMAT = 1
-# The VM list api-version: statusOnly per subscription and $expand=instanceView per resource group.
-LIST_API_VERSION = "2024-07-01"
 # Listings (subscription, or resource group) read at the same time; pages of one listing are
 # sequential (each page's nextLink comes from the previous one).
 MAX_PARALLEL_LISTINGS = 4
@@ -368,7 +358,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         def run(unit):
             sub, rg = unit
             try:
-                return list(self._list_documents(clients[sub], connection.cloud, sub, rg)), None
+                return list(ComputeApi(clients[sub], subscription_id=sub).list_vms(rg)), None
             except VmAccessError as error:
                 if rg and error.reason == "resource_group_not_found":
                     return [], error
@@ -403,39 +393,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     % (rg, ", ".join(subscriptions)))
             self.display.vvv("azure_vms: resource group %s is not in subscription(s) %s" % (rg, ", ".join(subs)))
         return deduplicate(records)
-
-    @staticmethod
-    def _list_documents(client, cloud, subscription, resource_group):
-        """VM documents of a subscription or resource group, as ARM sends them, page by page.
-
-        The same client (credential, retry policy, user agent) as the modules, but each page is
-        read as plain JSON: the SDK's model deserialisation of a page costs ~100 times more CPU
-        than parsing it, and the inventory needs only the REST shape.
-        """
-        if HttpRequest is None or not hasattr(client, "send_request"):
-            yield from ComputeApi(client).list_vms(resource_group)  # older SDK generations
-            return
-        base = "%s/subscriptions/%s" % (cloud.resource_manager, quote(subscription, safe=""))
-        if resource_group:
-            url = "%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines?api-version=%s" \
-                  "&$expand=instanceView" % (base, quote(resource_group, safe=""), LIST_API_VERSION)
-        else:
-            url = "%s/providers/Microsoft.Compute/virtualMachines?api-version=%s&statusOnly=true" % (
-                base, LIST_API_VERSION)
-        target = resource_group or subscription
-        while url:
-            try:
-                response = client.send_request(HttpRequest("GET", url))
-                if response.status_code != 200:
-                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-                page = response.json()
-            except Exception as exc:
-                raise classify_azure_error(exc, operation="list virtual machines", target=target) from None
-            if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
-                raise VmAccessError("unexpected_response",
-                                    "The virtual machine list of %s is not an ARM list document." % target)
-            yield from page.get("value") or []
-            url = page.get("nextLink")
 
     # ------------------------------------------------------------------ inventory
 

@@ -127,7 +127,8 @@ def run_module(module, validate, work, secrets=(), subscription_id=None):
         # One ARM call's retries end within the task's wait_timeout (a long Retry-After fails as throttled).
         connection = connect(params, **({"retry_budget_s": params["wait_timeout"]} if params.get("wait_timeout") else {}))
         secrets.extend(s for s in (params.get("secret"), params.get("certificate_password")) if s)
-        api = ComputeApi(connection.client, polling_interval=POLLING_INTERVAL_S)
+        api = ComputeApi(connection.client, polling_interval=POLLING_INTERVAL_S,
+                         subscription_id=connection.subscription_id)
         result = work(api, connection.subscription_id)
     except VmAccessError as error:
         failure = error
