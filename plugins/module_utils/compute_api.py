@@ -89,7 +89,7 @@ class ComputeApi:
         Per resource group ARM returns instance views with $expand; per subscription only with
         statusOnly. With azure-mgmt-compute 39 the pages are read as plain JSON through the
         client's own pipeline (credential, retries, user agent): its model deserialization of a
-        list costs ~8 times the CPU of parsing it (~0.6 CPU-s per 1,000 VMs).
+        list costs seven times or more the CPU of parsing it (~0.6 CPU-s per 1,000 VMs).
         """
         send = getattr(self.client, "send_request", None)
         if send is None or HttpRequest is None or not self.subscription_id:
