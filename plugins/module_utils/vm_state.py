@@ -175,6 +175,20 @@ class VmState:
         }
 
 
+def _text(value):
+    """A string field of an ARM document: the string, or None when absent; anything else is a
+    document of an unexpected shape (TypeError, turned into unexpected_response by the parsers)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError("expected a string, got %s" % type(value).__name__)
+
+
+def _flag(value):
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError("expected a boolean, got %s" % type(value).__name__)
+
+
 def dig(doc, *path):
     """doc[path[0]][path[1]]... or None where a level is missing or not a mapping."""
     for key in path:
@@ -228,25 +242,25 @@ def _parse_extension(model, view):
     props = dig(model, "properties") or {}
     if view is None:
         view = props.get("instanceView")
-    name = (model or {}).get("name") or (view or {}).get("name")
+    name = _text((model or {}).get("name")) or _text((view or {}).get("name"))
     statuses = (view or {}).get("statuses") or []
     provisioning = _first_status(statuses, "provisioningstate/") or (statuses[0] if statuses else None)
     state = ExtensionState(
         name=name,
-        publisher=props.get("publisher") or VMACCESS_PUBLISHER,
-        type=props.get("type") or props.get("virtualMachineExtensionType") or VMACCESS_TYPE,
-        type_handler_version=props.get("typeHandlerVersion") or (view or {}).get("typeHandlerVersion"),
-        auto_upgrade_minor_version=props.get("autoUpgradeMinorVersion"),
-        force_update_tag=props.get("forceUpdateTag"),
+        publisher=_text(props.get("publisher")) or VMACCESS_PUBLISHER,
+        type=_text(props.get("type")) or _text(props.get("virtualMachineExtensionType")) or VMACCESS_TYPE,
+        type_handler_version=_text(props.get("typeHandlerVersion")) or _text((view or {}).get("typeHandlerVersion")),
+        auto_upgrade_minor_version=_flag(props.get("autoUpgradeMinorVersion")),
+        force_update_tag=_text(props.get("forceUpdateTag")),
         settings=props.get("settings") if isinstance(props.get("settings"), dict) else {},
-        provisioning_state=props.get("provisioningState"),
-        running_version=(view or {}).get("typeHandlerVersion"),
+        provisioning_state=_text(props.get("provisioningState")),
+        running_version=_text((view or {}).get("typeHandlerVersion")),
         substatuses=[_status_summary(s) for s in (view or {}).get("substatuses") or [] if isinstance(s, dict)],
     )
     if provisioning:
-        state.status_code = provisioning.get("code")
-        state.status_level = provisioning.get("level")
-        state.status_message = provisioning.get("message") or provisioning.get("displayStatus")
+        state.status_code = _text(provisioning.get("code"))
+        state.status_level = _text(provisioning.get("level"))
+        state.status_message = _text(provisioning.get("message")) or _text(provisioning.get("displayStatus"))
     if state.provisioning_state is None and state.status_code:
         # An instance view alone (VM list) still tells how the last run ended.
         code = state.status_code.lower()
@@ -296,19 +310,20 @@ def _parse_vm(doc, ref):
     os_profile = props.get("osProfile") or {}
 
     state = VmState(
-        ref=VmRef(ref.subscription_id, doc.get("resourceGroup") or ref.resource_group, doc.get("name") or ref.name),
-        location=doc.get("location"),
-        vm_uuid=props.get("vmId"),
-        os_type=os_type,
+        ref=VmRef(ref.subscription_id, _text(doc.get("resourceGroup")) or ref.resource_group,
+                  _text(doc.get("name")) or ref.name),
+        location=_text(doc.get("location")),
+        vm_uuid=_text(props.get("vmId")),
+        os_type=_text(os_type),
         power_state=power["code"].split("/", 1)[1].lower() if power else None,
-        provisioning_state=props.get("provisioningState")
+        provisioning_state=_text(props.get("provisioningState"))
         or (provisioning["code"].split("/", 1)[1] if provisioning else None),
-        agent_status=(agent_status or {}).get("displayStatus") if agent else None,
-        agent_version=agent.get("vmAgentVersion"),
-        agent_message=(agent_status or {}).get("message"),
-        admin_username=os_profile.get("adminUsername"),
-        allow_extension_operations=os_profile.get("allowExtensionOperations", True) if os_profile else None,
-        vm_size=dig(props, "hardwareProfile", "vmSize"),
+        agent_status=_text((agent_status or {}).get("displayStatus")) if agent else None,
+        agent_version=_text(agent.get("vmAgentVersion")),
+        agent_message=_text((agent_status or {}).get("message")),
+        admin_username=_text(os_profile.get("adminUsername")),
+        allow_extension_operations=_flag(os_profile.get("allowExtensionOperations", True)) if os_profile else None,
+        vm_size=_text(dig(props, "hardwareProfile", "vmSize")),
         tags=doc.get("tags") or {},
     )
     model = find_vmaccess_model(doc.get("resources"))

@@ -156,6 +156,26 @@ JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats
                     max_leaves=30)
 
 
+@pytest.mark.parametrize("doc", [
+    {"properties": {"provisioningState": True}},          # found by the generated cases below
+    {"properties": {"forceUpdateTag": 7, "provisioningState": "Succeeded"}},
+    {"properties": {"autoUpgradeMinorVersion": "yes"}},
+    {"name": ["x"], "properties": {}},
+])
+def test_extension_fields_of_the_wrong_type_are_unexpected_response(doc):
+    with pytest.raises(VmAccessError) as caught:
+        parse_extension(doc).public()
+    assert caught.value.reason == "unexpected_response"
+
+
+@pytest.mark.parametrize("props", [{"provisioningState": False}, {"vmId": 1}, {"osProfile": {"adminUsername": 0}},
+                                   {"storageProfile": {"osDisk": {"osType": {"a": 1}}}}])
+def test_vm_fields_of_the_wrong_type_are_unexpected_response(props):
+    with pytest.raises(VmAccessError) as caught:
+        parse_vm({"name": "vm", "properties": props}, VmRef("sub", "rg", "vm")).public()
+    assert caught.value.reason == "unexpected_response"
+
+
 def test_azure_documents_generated(soak, reliability):
     examples = 3000 if soak else 400
     seen = {}
