@@ -1,4 +1,5 @@
-"""CLI: python -m tests.emulator serve [--fleet FILE] --state-dir DIR [--port N] [--time-scale X] [--page-size N]"""
+"""CLI: python -m tests.emulator serve [--fleet FILE] --state-dir DIR [--port N] [--time-scale X] [--page-size N]
+[--lenient]"""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--time-scale", type=float, default=None,
                        help="multiply every simulated duration by this (0.05 runs a 60 s extension in 3 s)")
     serve.add_argument("--page-size", type=int, default=None, help="VMs per list page (default 100)")
+    serve.add_argument("--lenient", action="store_true",
+                       help="opt in to the old, more generous answers (see README 'Lenient mode'); off by default")
     args = parser.parse_args(argv)
     from .server import serve as run_server
     try:
-        asyncio.run(run_server(args.fleet, args.state_dir.resolve(), args.port, args.time_scale, args.page_size))
+        asyncio.run(run_server(args.fleet, args.state_dir.resolve(), args.port, args.time_scale, args.page_size,
+                               lenient=args.lenient))
     except FleetError as exc:
         print(f"fleet error: {exc}", file=sys.stderr)
         return 2

@@ -6,7 +6,6 @@ aiohttp's (case-sensitive) router one catch-all handler parses the path itself.
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from dataclasses import dataclass
@@ -18,12 +17,16 @@ from . import errors
 from .clock import iso
 from .errors import ArmError, json_response
 from .extensions import parse_extension_body
+from .listing import list_page, parse_list_query
 from .model import VM, Operation
+from .oplinks import invalid_operation_uri
 from .state import AUDIENCE, Store
 from .throttling import retry_headers
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha)?$")
-POLL_HINT_S = 10.0          # simulated seconds between polls we suggest
+POLL_HINT_S = 10.0          # simulated seconds between polls suggested in lenient mode only
+VM_EXPANDS = ("instanceview", "userdata", "resiliencyview")   # InstanceViewTypes
+EXTENSION_EXPANDS = ("instanceview",)
 
 
 @dataclass
@@ -136,9 +139,22 @@ def authenticate(request: web.Request, store: Store):
 
 
 def _poll_hint(store: Store, op: Operation) -> dict[str, str]:
+    """Retry hints on operations exist only in lenient mode: recorded traffic has none (facts §8.3)."""
+    if not store.config.lenient:
+        return {}
     remaining = max(op.done_at - store.clock.now(), 0.0) if not op.never_finish else float("inf")
     return retry_headers(max(min(store.clock.scaled(POLL_HINT_S), remaining + 0.01), 0.02),
                          store.clock.time_scale < 1)
+
+
+def _expand(request: web.Request, allowed: tuple[str, ...], lenient: bool) -> str:
+    """The $expand value (lower case); one the operation does not take is a 400 unless lenient."""
+    value = (request.query.get("$expand") or "").lower()
+    if value and value not in allowed:
+        if lenient:
+            return ""
+        raise errors.invalid_url_parameter("$expand")
+    return value
 
 
 class ArmHandler:
@@ -200,42 +216,28 @@ class ArmHandler:
 
     async def _vm_get(self, request, p, api_version):
         vm = self._vm(request, p)
-        expand = (request.query.get("$expand") or "").lower()
+        expand = _expand(request, VM_EXPANDS, self.store.config.lenient)
         return json_response(self.store.render.vm(vm, instance_view=expand == "instanceview"))
 
     async def _vm_iv_get(self, request, p, api_version):
         return json_response(self.store.render.instance_view(self._vm(request, p)))
 
     async def _vm_list_rg_get(self, request, p, api_version):
-        return self._vm_page(request, p, self.store.all_vms(p.sub, p.rg), api_version)
+        return self._vm_list(request, p, self.store.all_vms(p.sub, p.rg), api_version, per_subscription=False)
 
     async def _vm_list_sub_get(self, request, p, api_version):
-        return self._vm_page(request, p, self.store.all_vms(p.sub), api_version)
+        return self._vm_list(request, p, self.store.all_vms(p.sub), api_version, per_subscription=True)
 
-    def _vm_page(self, request, p, vms: list[VM], api_version: str) -> web.Response:
+    def _vm_list(self, request, p, vms: list[VM], api_version: str, *, per_subscription: bool) -> web.Response:
+        query = parse_list_query(request.query, per_subscription=per_subscription,
+                                 lenient=self.store.config.lenient)
         request["extra_headers"].update(self.store.throttler.vm_get(p.sub))
-        token = request.query.get("$skiptoken")
-        try:
-            offset = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
-        except ValueError:
-            raise ArmError(400, "InvalidSkipToken", f"The skip token '{token}' is invalid.") from None
-        size = self.store.config.page_size
-        status_only = (request.query.get("statusOnly") or "").lower() == "true"
-        # Per resource group ARM takes $expand=instanceView; per subscription, statusOnly=true.
-        expand = (request.query.get("$expand") or "").lower() == "instanceview"
-        page = [self.store.render.vm(vm, instance_view=status_only or expand) for vm in vms[offset:offset + size]]
-        body: dict = {"value": page}
-        if offset + size < len(vms):
-            skip = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
-            query = (f"api-version={api_version}&$skiptoken={skip}" + ("&statusOnly=true" if status_only else "")
-                     + ("&$expand=instanceView" if expand else ""))
-            body["nextLink"] = f"{self.store.base_url}{request.path}?{query}"
-        return json_response(body)
+        return json_response(list_page(self.store, request, vms, query, api_version))
 
     async def _ext_list_get(self, request, p, api_version):
         vm = self._vm(request, p)
         self.store.extensions.settle_vm(vm)
-        expand = (request.query.get("$expand") or "").lower() == "instanceview"
+        expand = _expand(request, EXTENSION_EXPANDS, self.store.config.lenient) == "instanceview"
         return json_response({"value": [self.store.render.extension(vm, e, instance_view=expand)
                                         for e in vm.extensions.values()]})
 
@@ -249,8 +251,8 @@ class ArmHandler:
 
     async def _ext_get(self, request, p, api_version):
         vm = self._vm(request, p)
+        expand = _expand(request, EXTENSION_EXPANDS, self.store.config.lenient) == "instanceview"
         ext = self._extension(vm, p)
-        expand = (request.query.get("$expand") or "").lower() == "instanceview"
         return json_response(self.store.render.extension(vm, ext, instance_view=expand))
 
     async def _operation_get(self, request, p, api_version):
@@ -258,25 +260,33 @@ class ArmHandler:
         op = store.operations.get(p.op_id)
         if op is None or op.subscription.lower() != p.sub.lower():
             raise ArmError(404, "NotFound", "The entity was not found in this Azure location.")
+        monitor = (request.query.get("monitor") or "").lower() == "true"
+        if not store.config.lenient and not store.links.verify(op.id, op.ticks, request.query, monitor):
+            raise invalid_operation_uri()
         op.polls += 1
         store.extensions.settle_operation(op)
         headers = request["extra_headers"]
         headers.update(store.throttler.operation_poll(p.sub, op.polls))
         if op.status == "InProgress":
             headers.update(_poll_hint(store, op))
-        if (request.query.get("monitor") or "").lower() == "true":   # Location polling (DELETE)
+        if monitor:   # Location polling (DELETE)
             if op.status == "InProgress":
-                headers["Location"] = store.operation_url(op, api_version, monitor=True)
+                headers["Location"] = store.operation_url(op, monitor=True)
                 return web.Response(status=202, headers=headers)
             if op.status == "Succeeded":
                 return web.Response(status=200)
-        body = {"startTime": iso(store.clock.wall(op.start_mono)), "status": op.status, "name": op.id}
+        return json_response(self._operation_body(op))
+
+    def _operation_body(self, op: Operation) -> dict:
+        """InProgress {startTime, status, name}; finished adds endTime (the scheduled end) and any error."""
+        wall = self.store.clock.wall
+        body = {"startTime": iso(wall(op.start_mono)), "status": op.status, "name": op.id}
         if op.status != "InProgress":
-            body = {"startTime": body["startTime"], "endTime": iso(store.clock.wall(op.end_mono)),
-                    "status": op.status, "name": op.id}
+            body = {"startTime": body["startTime"], "endTime": iso(wall(op.end_mono)), "status": op.status,
+                    "name": op.id}
             if op.error:
                 body["error"] = op.error
-        return json_response(body)
+        return body
 
     # --- writes -------------------------------------------------------------------------------
     async def _ext_put(self, request, p, api_version):
@@ -286,7 +296,7 @@ class ArmHandler:
         request["extra_headers"].update(store.throttler.vm_update(p.sub, vm.key))
         store.counters["extension_puts"] += 1
         status, ext, op = store.extensions.put(vm, p.ext, body, never_finish=request.get("never_finish", False))
-        headers = {"Azure-AsyncOperation": store.operation_url(op, api_version), "Azure-AsyncNotification": "Enabled",
+        headers = {"Azure-AsyncOperation": store.operation_url(op), "Azure-AsyncNotification": "Enabled",
                    **_poll_hint(store, op)}
         return json_response(store.render.extension(vm, ext), status=status, headers=headers)
 
@@ -298,7 +308,7 @@ class ArmHandler:
         op = store.extensions.delete(vm, p.ext, never_finish=request.get("never_finish", False))
         if op is None:
             return web.Response(status=204)
-        headers = {"Location": store.operation_url(op, api_version, monitor=True),
-                   "Azure-AsyncOperation": store.operation_url(op, api_version), "Azure-AsyncNotification": "Enabled",
+        headers = {"Location": store.operation_url(op, monitor=True),
+                   "Azure-AsyncOperation": store.operation_url(op), "Azure-AsyncNotification": "Enabled",
                    **_poll_hint(store, op)}
         return web.Response(status=202, headers=headers)

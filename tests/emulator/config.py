@@ -30,6 +30,12 @@ class Config:
     delete_duration_s: float = 15.0
     agent_ready_after_s: float = 120.0
     agent_timeout_s: float = 1500.0        # ~25 min, as observed for VMAgentStatusCommunicationError
+    # real seconds (not scaled) between a down agent's last report and the moment it went down: a client's
+    # staleness check in wall-clock minutes must see it as old whatever the time scale
+    agent_down_since_s: float = 1800.0
+    # opt-in to the emulator's old, more generous answers (full extension objects in lists, retry hints on
+    # operations, unsigned operation URLs...); off by default, see README "Lenient mode"
+    lenient: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,9 +53,17 @@ class Config:
                         raise ValueError(f"unknown limit {lkey!r}; known: {sorted(limit_keys)}")
                     setattr(self.limits, lkey, type(getattr(self.limits, lkey))(lvalue))
             else:
-                current = getattr(self, key)
-                setattr(self, key, type(current)(value) if current is not None else value)
+                setattr(self, key, _coerce(getattr(self, key), value, key))
         if self.time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
+
+
+def _coerce(current, value, key: str):
+    """Keep a key's type; booleans only from real booleans (bool('false') would be True)."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false")
+        return value
+    return type(current)(value) if current is not None else value

@@ -8,6 +8,7 @@ import time
 
 from aiohttp import web
 
+from .agent import normalize_agent, set_agent
 from .errors import ArmError, json_response
 from .fleet import FleetError, FleetSeeder, load_fleet, make_principal
 from .guest import Account, hash_password
@@ -16,8 +17,9 @@ from .model import VM
 GUEST_FIELDS = {"rdp_enabled": bool, "rdp_port": int, "firewall_rule_enabled": bool,
                 "firewall_service_running": bool, "domain_controller": bool, "min_password_length": int,
                 "password_complexity": bool, "vmaccess_user_mode": str, "failure_message": (lambda v: v)}
-VM_FIELDS = {"power_state", "agent", "agent_ready_after_s", "agent_timeout_s", "allow_extension_operations",
-             "extension_duration_s", "tags", "guest", "failure_mode", "accounts", "password_policy"}
+VM_FIELDS = {"power_state", "agent", "agent_ready_after_s", "agent_timeout_s", "agent_down_since_s",
+             "allow_extension_operations", "extension_duration_s", "tags", "guest", "failure_mode", "accounts",
+             "password_policy"}
 
 
 def _bad(message: str, status: int = 400) -> web.Response:
@@ -104,21 +106,28 @@ def patch_vm(store, vm: VM, changes: dict) -> None:
         account.enabled = bool(acc.get("enabled", account.enabled))
         if acc.get("password"):
             account.salt, account.password_hash = hash_password(str(acc["password"]))
-    for key in ("agent_ready_after_s", "agent_timeout_s", "extension_duration_s", "tags"):
+    for key in ("agent_ready_after_s", "agent_timeout_s", "agent_down_since_s", "extension_duration_s", "tags"):
         if key in changes:
             setattr(vm, key, changes[key])
     if "allow_extension_operations" in changes:
         vm.allow_extension_operations = bool(changes["allow_extension_operations"])
+    _patch_power_and_agent(store, vm, changes)
+
+
+def _patch_power_and_agent(store, vm: VM, changes: dict) -> None:
+    """A VM that just started has an agent that is not ready yet; one that stopped stops reporting."""
+    agent = normalize_agent(changes["agent"]) if "agent" in changes else None
     was_running = vm.power_state == "running"
     if "power_state" in changes:
         vm.power_state = str(changes["power_state"])
-        if vm.power_state == "running" and not was_running and "agent" not in changes and vm.agent != "not_ready":
-            changes = {**changes, "agent": "starting"}   # a VM that just started has an agent that is not ready yet
-    if "agent" in changes:
-        vm.agent = str(changes["agent"])
-        if vm.agent == "starting":
-            after = vm.agent_ready_after_s if vm.agent_ready_after_s is not None else store.config.agent_ready_after_s
-            vm.agent_ready_at = store.clock.deadline(after)
+        if vm.power_state == "running" and not was_running and agent is None and vm.agent != "not_ready":
+            agent = "starting"
+        if was_running and vm.power_state != "running":
+            vm.agent_last_report = store.clock.now()
+    if agent is not None:
+        set_agent(store, vm, agent)
+    elif "agent_down_since_s" in changes and vm.agent == "not_ready":
+        set_agent(store, vm, "not_ready")
 
 
 class ControlApi:
@@ -162,6 +171,9 @@ class ControlApi:
         return json_response(data)
 
     async def list_vms(self, request):
+        for sub in self.store.subscriptions.values():   # operations past their end complete first
+            for vm in self.store.all_vms(sub.id):
+                self.store.extensions.settle_vm(vm)
         return json_response([{"subscription": vm.subscription, "resource_group": vm.resource_group, "name": vm.name,
                                "os_type": vm.os_type, "power_state": vm.power_state, "agent": vm.agent,
                                "run_count": vm.run_count}

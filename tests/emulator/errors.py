@@ -1,9 +1,8 @@
 """ARM error bodies, raised as exceptions anywhere and rendered once by the app middleware.
 
 Shape: ``{"error": {"code", "message", "target"?, "details"?, "innererror"?}}``.
-Compute puts its internal error code in ``innererror.internalErrorCode`` (e.g.
-``MultipleExtensionsPerHandlerNotAllowed``); azure-core exposes that as
-``HttpResponseError.error.innererror``.
+Only the 400 ``MultipleExtensionsPerHandlerNotAllowed`` carries ``innererror.internalErrorCode``, as
+Microsoft's VMAccess docs print it; 409 bodies never do (facts §8.3) unless lenient mode is on.
 """
 
 from __future__ import annotations
@@ -90,3 +89,21 @@ def invalid_request_content(reason: str) -> ArmError:
 
 def invalid_parameter(target: str, message: str) -> ArmError:
     return ArmError(400, "InvalidParameter", message, target=target)
+
+
+def invalid_url_parameter(target: str) -> ArmError:
+    """Compute's answer to a query option it does not take (azure-rest-api-specs#9130, azure-cli#62)."""
+    return ArmError(400, "InvalidParameter", "The request URL is not valid.", target=target)
+
+
+def expand_needs_filter() -> ArmError:
+    return ArmError(400, "InvalidParameter",
+                    "The $expand=instanceView option can only be specified if a valid $filter option is specified.",
+                    target="$expand")
+
+
+def invalid_filter(value: str) -> ArmError:
+    return ArmError(400, "InvalidParameter",
+                    f"The $filter '{value}' is not valid. The allowed value is 'virtualMachineScaleSet/id' eq "
+                    "'/subscriptions/{subId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/"
+                    "virtualMachineScaleSets/{vmssName}'.", target="$filter")

@@ -15,14 +15,17 @@ from typing import Any
 
 import yaml
 
+from .agent import AGENT_ALIASES, AGENT_STATES, set_agent
 from .guest import Account, Guest, hash_password
+from .handlers import major_minor, seeded_build
 from .model import VM, Extension, Principal, ResourceGroup, secret_digest
 
 DEMO_FLEET = Path(__file__).with_name("fleets") / "demo.yml"
 DISTRIBUTED = ("os", "power_state", "agent", "rdp", "failure_mode", "vmaccess_user_mode", "size")
 POWER_STATES = ("starting", "running", "stopping", "stopped", "deallocating", "deallocated")
-AGENT_STATES = ("ready", "starting", "not_ready")
+AGENT_CHOICES = AGENT_STATES + tuple(AGENT_ALIASES)     # "down" is "not_ready"
 FAILURE_MODES = ("none", "domain_controller", "firewall_service_stopped")
+SEEDED_STATUS_TIME = "2025-11-02T09:14:07.1234567+00:00"   # "months ago", for seeded extension statuses
 IMAGES = {
     "Windows": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition",
                 "version": "latest"},
@@ -33,7 +36,7 @@ VM_KEYS = {"name", "count", "start", "os", "size", "location", "admin_username",
            "agent", "allow_extension_operations", "rdp", "rdp_enabled", "firewall_rule_enabled", "rdp_port",
            "firewall_service_running", "domain_controller", "password_policy", "vmaccess_user_mode", "failure_mode",
            "failure_message", "accounts", "extension", "extensions", "extension_duration_s", "agent_ready_after_s",
-           "agent_timeout_s", "tags", "image"}
+           "agent_timeout_s", "agent_down_since_s", "tags", "image"}
 TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size"}
 
 
@@ -110,7 +113,7 @@ def _validate_vm(spec: dict, where: str) -> None:
         _require("{" in spec["name"], where, "a name pattern with {i} is needed when count > 1")
     _check_choice(spec.get("os", "windows"), ("windows", "linux"), f"{where}.os")
     _check_choice(spec.get("power_state", "running"), POWER_STATES, f"{where}.power_state")
-    _check_choice(spec.get("agent", "ready"), AGENT_STATES, f"{where}.agent")
+    _check_choice(spec.get("agent", "ready"), AGENT_CHOICES, f"{where}.agent")
     _check_choice(spec.get("rdp", "ok"), ("ok", "broken"), f"{where}.rdp")
     _check_choice(spec.get("failure_mode", "none"), FAILURE_MODES, f"{where}.failure_mode")
     _check_choice(spec.get("vmaccess_user_mode", "add"), ("add", "rename"), f"{where}.vmaccess_user_mode")
@@ -126,7 +129,7 @@ def _validate_vm(spec: dict, where: str) -> None:
         where_ext = f"{where}.extension" if ei == 0 else f"{where}.extensions[{ei - 1}]"
         _check_keys(ext, {"name", "version", "type_handler_version", "force_update_tag", "settings",
                           "protected_settings", "state", "message", "probability", "auto_upgrade_minor_version",
-                          "publisher", "type"}, where_ext)
+                          "publisher", "type", "time"}, where_ext)
         _require(ext.get("state", "Succeeded") in ("Succeeded", "Failed"), f"{where_ext}.state",
                  "must be Succeeded or Failed")
     for ai, acc in enumerate(spec.get("accounts") or []):
@@ -199,7 +202,6 @@ class FleetSeeder:
         return {"vms_added": vm_total, "vms_total": store.vm_count(), "secrets": created_secrets}
 
     def _make_vm(self, sub_id: str, rg: ResourceGroup, spec: dict, i: int, rng: random.Random) -> VM:
-        clock, config = self.store.clock, self.store.config
         name = spec["name"].format(i=i) if "{" in spec["name"] else spec["name"]
         os_type = "Linux" if str(_pick(spec.get("os", "windows"), rng)).lower() == "linux" else "Windows"
         admin = spec.get("admin_username", "azureadmin")
@@ -209,14 +211,13 @@ class FleetSeeder:
                 size=str(_pick(spec.get("size", "Standard_D2s_v5"), rng)), admin_username=admin,
                 computer_name=spec.get("computer_name") or name[:15],
                 image=dict(spec.get("image") or IMAGES[os_type]),
-                power_state=str(_pick(spec.get("power_state", "running"), rng)).lower(), agent=agent,
+                power_state=str(_pick(spec.get("power_state", "running"), rng)).lower(),
                 allow_extension_operations=bool(spec.get("allow_extension_operations", True)),
                 tags=dict(spec.get("tags") or {}), extension_duration_s=spec.get("extension_duration_s"),
                 agent_ready_after_s=spec.get("agent_ready_after_s"), agent_timeout_s=spec.get("agent_timeout_s"),
+                agent_down_since_s=spec.get("agent_down_since_s"), created_at=self.store.clock.now(),
                 rng=random.Random(rng.getrandbits(64)), fingerprint_key=secrets.token_bytes(16))
-        if agent == "starting":
-            after = vm.agent_ready_after_s if vm.agent_ready_after_s is not None else config.agent_ready_after_s
-            vm.agent_ready_at = clock.deadline(after)
+        set_agent(self.store, vm, agent)
         vm.guest = self._make_guest(spec, admin, rng)
         ext_spec = _pick(spec.get("extension"), rng)
         if isinstance(ext_spec, dict) and rng.random() < float(ext_spec.get("probability", 1.0)):
@@ -258,18 +259,18 @@ class FleetSeeder:
 
 
 def make_extension(vm: VM, spec: dict) -> Extension:
-    """An extension already on the VM (e.g. a VMAccess run from months ago)."""
+    """An extension already on the VM (e.g. a VMAccess run from months ago); its status has a time."""
     from .extensions import protected_fingerprint
-    version = str(spec.get("version", "2.4.11"))
     failed = spec.get("state", "Succeeded") == "Failed"
     message = spec.get("message") or ("Enable failed." if failed else
                                       "Succesfully updated Admin account and enabled Remote Desktop Connection.")
     publisher = spec.get("publisher", "Microsoft.Compute" if vm.os_type == "Windows" else "Microsoft.OSTCExtensions")
     ext_type = spec.get("type", "VMAccessAgent" if vm.os_type == "Windows" else "VMAccessForLinux")
+    build = seeded_build(publisher, ext_type, str(spec.get("version", "2.4.11")))
     return Extension(
         name=spec.get("name", "enablevmaccess"), publisher=publisher, type=ext_type,
-        type_handler_version=str(spec.get("type_handler_version") or ".".join(version.split(".")[:2])),
-        reported_version=version, location=vm.location,
+        type_handler_version=str(spec.get("type_handler_version") or major_minor(build)),
+        reported_version=build, location=vm.location,
         auto_upgrade_minor_version=spec.get("auto_upgrade_minor_version", True),
         force_update_tag=None if spec.get("force_update_tag") is None else str(spec["force_update_tag"]),
         settings=dict(spec.get("settings") or {}),
@@ -278,4 +279,4 @@ def make_extension(vm: VM, spec: dict) -> Extension:
         statuses=[{"code": "ProvisioningState/failed/0" if failed else "ProvisioningState/succeeded",
                    "level": "Error" if failed else "Info",
                    "displayStatus": "Provisioning failed" if failed else "Provisioning succeeded",
-                   "message": message, "time": "2025-11-02T09:14:07.1234567+00:00"}])
+                   "message": message, "time": str(spec.get("time") or SEEDED_STATUS_TIME)}])

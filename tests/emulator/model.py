@@ -105,8 +105,10 @@ class VM:
     computer_name: str
     image: dict
     power_state: str = "running"         # starting|running|stopping|stopped|deallocating|deallocated
-    agent: str = "ready"                 # ready | starting | not_ready
+    agent: str = "ready"                 # ready | starting | not_ready ("down")
     agent_ready_at: float | None = None  # monotonic instant a 'starting' agent becomes Ready
+    agent_last_report: float | None = None   # monotonic instant a down agent last reported
+    created_at: float = 0.0              # monotonic instant the VM was provisioned (status times)
     agent_version: str = "2.7.41491.1102"
     allow_extension_operations: bool = True
     tags: dict = field(default_factory=dict)
@@ -115,6 +117,7 @@ class VM:
     extension_duration_s: float | list | None = None   # number or [low, high]; None = config default
     agent_ready_after_s: float | None = None
     agent_timeout_s: float | None = None
+    agent_down_since_s: float | None = None   # real seconds; None = config default
     rng: random.Random = field(default_factory=random.Random)
     run_count: int = 0
     run_history: list[dict] = field(default_factory=list)
@@ -165,6 +168,8 @@ class Operation:
     done_at: float                       # monotonic instant it finishes
     never_finish: bool = False
     agent_failure: bool = False          # finishes Failed with VMAgentStatusCommunicationError
+    run_start: float | None = None       # monotonic instant the agent picks the run up (transitioning)
+    ticks: int = 0                       # .NET ticks of the start, the 't' of the signed operation URL
     run: PreparedRun | None = None
     settings: dict | None = None         # for run history
     force_update_tag: str | None = None

@@ -1,7 +1,15 @@
-"""JSON shapes of VMs, instance views and extensions, as ARM returns them."""
+"""JSON shapes of VMs, instance views and extensions, as ARM returns them.
+
+Which read carries what (facts §8.1):
+- a single VM GET (with or without $expand=instanceView) and the extension GET/list: full extension
+  objects, forceUpdateTag included;
+- VM lists: ``resources[]`` as bare ids only;
+- statusOnly=true: name, id, type, location and the instance view, no model.
+"""
 
 from __future__ import annotations
 
+from .agent import agent_reports
 from .clock import iso
 from .model import EXTENSION_TYPE, VM_TYPE, VM, Extension
 
@@ -9,17 +17,33 @@ OS_NAMES = {"Windows": ("Windows Server 2022 Datacenter", "10.0.20348.2340"), "L
 POWER_DISPLAY = {"starting": "VM starting", "running": "VM running", "stopping": "VM stopping",
                  "stopped": "VM stopped", "deallocating": "VM deallocating", "deallocated": "VM deallocated",
                  "unknown": "VM status unknown"}
+AGENT_STARTING = "VM status blob is found but not yet populated."
+AGENT_DOWN = "VM Agent is unresponsive."
+
+
+def _status(code: str, level: str, display: str, message: str | None = None, time: str | None = None) -> dict:
+    status = {"code": code, "level": level, "displayStatus": display}
+    if message is not None:
+        status["message"] = message
+    if time is not None:
+        status["time"] = time
+    return status
 
 
 class Renderer:
     def __init__(self, store):
         self.store = store
 
+    def _iso(self, mono: float | None = None) -> str:
+        return iso(self.store.clock.wall(mono))
+
     # --- extensions ----------------------------------------------------------------------
     def extension(self, vm: VM, ext: Extension, *, instance_view: bool = False) -> dict:
         props = {"autoUpgradeMinorVersion": bool(ext.auto_upgrade_minor_version),
                  "provisioningState": ext.provisioning_state, "publisher": ext.publisher, "type": ext.type,
-                 "typeHandlerVersion": ext.type_handler_version, "settings": ext.settings}
+                 "typeHandlerVersion": ext.type_handler_version}
+        if ext.settings:    # omitted when none were sent (facts §8.3); protectedSettings never
+            props["settings"] = ext.settings
         if ext.force_update_tag is not None:
             props["forceUpdateTag"] = ext.force_update_tag
         if instance_view:
@@ -27,70 +51,101 @@ class Renderer:
         return {"name": ext.name, "id": f"{vm.resource_id}/extensions/{ext.name}", "type": EXTENSION_TYPE,
                 "location": ext.location, "properties": props}
 
+    @staticmethod
+    def extension_reference(vm: VM, ext: Extension) -> dict:
+        """What a VM list carries per extension: its id, nothing else."""
+        return {"id": f"{vm.resource_id}/extensions/{ext.name}"}
+
     def extension_instance_view(self, vm: VM, ext: Extension) -> dict:
-        view = {"name": ext.name, "type": ext.handler, "typeHandlerVersion": ext.reported_version,
-                "statuses": self._reported_statuses(vm, ext)}
+        view = {"name": ext.name, "type": ext.handler, "typeHandlerVersion": ext.reported_version}
+        statuses = self._reported_statuses(vm, ext)
+        if statuses:
+            view["statuses"] = statuses
         if ext.substatuses:
             view["substatuses"] = ext.substatuses
         return view
 
     def _reported_statuses(self, vm: VM, ext: Extension) -> list[dict]:
-        """While a run is under way and the agent reports, the guest says 'transitioning'."""
+        """While a run is under way and the agent reports, the guest says 'transitioning' (since the run began)."""
         op = self.store.operations.get(ext.pending_op) if ext.pending_op else None
-        if op is not None and op.kind == "run" and not op.agent_failure and self._agent_ready(vm):
-            return [{"code": "ProvisioningState/transitioning", "level": "Info",
-                     "displayStatus": "Transitioning", "message": "Enabling extension",
-                     "time": iso(self.store.clock.wall())}]
+        now = self.store.clock.now()
+        if (op is not None and op.kind == "run" and op.run_start is not None and now >= op.run_start
+                and agent_reports(vm, now)):
+            return [_status("ProvisioningState/transitioning", "Info", "Transitioning", "Enabling extension",
+                            self._iso(op.run_start))]
         return ext.statuses
 
     # --- VM --------------------------------------------------------------------------------
-    def _agent_ready(self, vm: VM) -> bool:
-        return vm.power_state == "running" and vm.agent == "ready"
-
     def vm_agent(self, vm: VM) -> dict | None:
         if vm.power_state in ("deallocated", "deallocating"):
             return None
-        now_iso = iso(self.store.clock.wall())
-        if self._agent_ready(vm):
+        now = self.store.clock.now()
+        if agent_reports(vm, now):
             handlers = [{"type": e.handler, "typeHandlerVersion": e.reported_version,
-                         "status": {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready"}}
+                         "status": _status("ProvisioningState/succeeded", "Info", "Ready")}
                         for e in vm.extensions.values() if e.statuses]
             return {"vmAgentVersion": vm.agent_version,
-                    "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready",
-                                  "message": "GuestAgent is running and processing the extensions.",
-                                  "time": now_iso}],
+                    "statuses": [_status("ProvisioningState/succeeded", "Info", "Ready",
+                                         "GuestAgent is running and processing the extensions.", self._iso(now))],
                     "extensionHandlers": handlers}
-        message = ("VM status blob is found but not yet populated."
-                   if vm.agent == "starting" and vm.power_state == "running" else "VM Agent is unresponsive.")
+        if vm.agent == "starting" and vm.power_state in ("starting", "running"):
+            message, reported = AGENT_STARTING, now
+        else:
+            message = AGENT_DOWN
+            reported = vm.agent_last_report if vm.agent_last_report is not None else \
+                now - self.store.config.agent_down_since_s
         return {"vmAgentVersion": "Unknown",
-                "statuses": [{"code": "ProvisioningState/Unavailable", "level": "Warning",
-                              "displayStatus": "Not Ready", "message": message, "time": now_iso}]}
+                "statuses": [_status("ProvisioningState/Unavailable", "Warning", "Not Ready", message,
+                                     self._iso(reported))]}
 
-    def instance_view(self, vm: VM) -> dict:
+    def instance_view(self, vm: VM, *, status_only: bool = False) -> dict:
+        """The VM instance view; the guest's names appear only once its agent has reported (facts §8.2),
+        and never in a statusOnly list (azure-sdk-for-go#18565)."""
         self.store.extensions.settle_vm(vm)
-        os_name, os_version = OS_NAMES.get(vm.os_type, ("", ""))
-        view: dict = {"computerName": vm.computer_name, "osName": os_name, "osVersion": os_version}
-        if vm.os_type == "Windows":
-            view["hyperVGeneration"] = "V2"
+        view: dict = {}
         agent = self.vm_agent(vm)
+        if agent is not None and agent_reports(vm, self.store.clock.now()) and not status_only:
+            os_name, os_version = OS_NAMES.get(vm.os_type, ("", ""))
+            view.update({"computerName": vm.computer_name, "osName": os_name, "osVersion": os_version})
+        if vm.os_type == "Windows" and not status_only:
+            view["hyperVGeneration"] = "V2"
         if agent is not None:
             view["vmAgent"] = agent
-        else:
-            del view["computerName"], view["osName"], view["osVersion"]
+        created = self._iso(vm.created_at)
         view["disks"] = [{"name": f"{vm.name}_OsDisk_1", "statuses": [
-            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"}]}]
-        extensions = [self.extension_instance_view(vm, e) for e in vm.extensions.values() if e.statuses or e.pending_op]
+            _status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", time=created)]}]
+        extensions = [self.extension_instance_view(vm, e) for e in vm.extensions.values()]
+        extensions = [e for e in extensions if "statuses" in e]
         if extensions and agent is not None:
             view["extensions"] = extensions
+        # PowerState carries no time, as in the REST reference's VirtualMachine_Get_InstanceView example
         view["statuses"] = [
-            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
-            {"code": f"PowerState/{vm.power_state}", "level": "Info",
-             "displayStatus": POWER_DISPLAY.get(vm.power_state, vm.power_state)},
+            _status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", time=created),
+            _status(f"PowerState/{vm.power_state}", "Info", POWER_DISPLAY.get(vm.power_state, vm.power_state)),
         ]
         return view
 
-    def vm(self, vm: VM, *, instance_view: bool = False) -> dict:
+    def vm_status_only(self, vm: VM) -> dict:
+        """A statusOnly=true list item: the run-time status without the model (no profiles, tags, resources)."""
+        return {"name": vm.name, "id": vm.resource_id, "type": VM_TYPE, "location": vm.location,
+                "properties": {"instanceView": self.instance_view(vm, status_only=True)}}
+
+    def vm(self, vm: VM, *, instance_view: bool = False, in_list: bool = False) -> dict:
         self.store.extensions.settle_vm(vm)
+        props = self._vm_model(vm)
+        if instance_view:
+            props["instanceView"] = self.instance_view(vm)
+        body = {"name": vm.name, "id": vm.resource_id, "type": VM_TYPE, "location": vm.location,
+                "properties": props}
+        if vm.tags:
+            body["tags"] = vm.tags
+        if vm.extensions:
+            body["resources"] = [self.extension_reference(vm, e) if in_list else self.extension(vm, e)
+                                 for e in vm.extensions.values()]
+        return body
+
+    @staticmethod
+    def _vm_model(vm: VM) -> dict:
         image = vm.image
         os_disk = {"osType": vm.os_type, "name": f"{vm.name}_OsDisk_1", "createOption": "FromImage",
                    "caching": "ReadWrite", "managedDisk": {
@@ -108,7 +163,7 @@ class Renderer:
             os_profile["linuxConfiguration"] = {"disablePasswordAuthentication": False, "provisionVMAgent": True,
                                                 "patchSettings": {"patchMode": "ImageDefault",
                                                                   "assessmentMode": "ImageDefault"}}
-        props: dict = {
+        return {
             "hardwareProfile": {"vmSize": vm.size},
             "provisioningState": "Succeeded",
             "vmId": vm.vm_id,
@@ -120,12 +175,3 @@ class Renderer:
                       f"/providers/Microsoft.Network/networkInterfaces/{vm.name}-nic"}]},
             "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
         }
-        if instance_view:
-            props["instanceView"] = self.instance_view(vm)
-        body = {"name": vm.name, "id": vm.resource_id, "type": VM_TYPE, "location": vm.location,
-                "properties": props}
-        if vm.tags:
-            body["tags"] = vm.tags
-        if vm.extensions:
-            body["resources"] = [self.extension(vm, e) for e in vm.extensions.values()]
-        return body

@@ -59,6 +59,7 @@ def write_env_files(state_dir: Path, store: Store, port: int, ca_file: Path, key
     info = {
         **env, "url": url, "port": port, "pid": os.getpid(), "audience": AUDIENCE, "ca_file": str(ca_file),
         "state_dir": str(state_dir), "cloud_name": CLOUD_NAME, "time_scale": store.config.time_scale,
+        "lenient": store.config.lenient,
         "metadata_url": f"{url}/metadata/endpoints?api-version=2022-09-01",
         "tenant": default.tenant, "object_id": default.object_id,
         "reader": {"client_id": reader.client_id, "secret": reader_secret, "tenant": reader.tenant,
@@ -82,7 +83,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 async def serve(fleet_source, state_dir: Path, port: int = 0, time_scale: float | None = None,
-                page_size: int | None = None) -> None:
+                page_size: int | None = None, *, lenient: bool = False) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("env.json", "env.sh"):
         (state_dir / stale).unlink(missing_ok=True)
@@ -91,6 +92,7 @@ async def serve(fleet_source, state_dir: Path, port: int = 0, time_scale: float 
     config.update({"time_scale": time_scale if time_scale is not None else fleet.get("time_scale", 1.0)})
     if page_size or fleet.get("page_size"):
         config.update({"page_size": page_size or fleet["page_size"]})
+    config.update({"lenient": lenient})
     store = Store(config)
     creds = bootstrap_principals(store, fleet)
     resources = {k: v for k, v in fleet.items() if k != "principals"}

@@ -13,6 +13,7 @@ from .config import Config
 from .extensions import ExtensionService
 from .faults import FaultSet
 from .model import VM, Operation, Principal, ResourceGroup, Subscription, Token
+from .oplinks import OperationLinks
 from .render import Renderer
 from .requestlog import RequestLog
 from .throttling import Throttler
@@ -42,6 +43,7 @@ class Store:
         self.extensions = ExtensionService(self)
         self.render = Renderer(self)
         self.log = RequestLog()
+        self.links = OperationLinks()
         self.faults = FaultSet()
         self.counters: Counter = Counter()
         self.principals: dict[str, Principal] = {}     # client id (lower) -> principal
@@ -146,10 +148,10 @@ class Store:
                 break
             del self.operations[old_id]
 
-    def operation_url(self, op: Operation, api_version: str = "2024-11-01", monitor: bool = False) -> str:
-        extra = "monitor=true&" if monitor else ""
+    def operation_url(self, op: Operation, monitor: bool = False) -> str:
+        """The signed URL a client must poll verbatim (Azure-AsyncOperation, or Location with monitor)."""
         return (f"{self.base_url}/subscriptions/{op.subscription}/providers/Microsoft.Compute/locations/"
-                f"{op.location}/operations/{op.id}?{extra}api-version={api_version}")
+                f"{op.location}/operations/{op.id}?{self.links.query(op.id, op.ticks, monitor)}")
 
     def new_vm_id(self) -> str:
         return str(uuid.uuid4())

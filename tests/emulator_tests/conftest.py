@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +12,9 @@ from azure.mgmt.compute import ComputeManagementClient
 
 RG = "rg-test"
 LOCATION = "westeurope"
+# Operations carry no retry hints (as on Azure), so azure-core would wait its default 30 s between
+# polls: every LRO in these tests passes its own interval.
+POLL_S = 0.05
 
 
 @dataclass
@@ -75,6 +79,45 @@ def vmaccess_body(settings=None, protected=None, tag=None, version="2.4", publis
 
 
 def put_extension(azure: Azure, vm: str, body: dict, name: str = "enablevmaccess", rg: str = RG):
-    """PUT + wait through azure-core's LRO poller (bounded)."""
-    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(rg, vm, name, body)
+    """PUT + wait through azure-core's LRO poller (bounded), polling at our own interval."""
+    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(rg, vm, name, body,
+                                                                              polling_interval=POLL_S)
     return poller.result(timeout=20)
+
+
+def delete_extension(azure: Azure, vm: str, name: str = "enablevmaccess", rg: str = RG):
+    poller = azure.compute.virtual_machine_extensions.begin_delete(rg, vm, name, polling_interval=POLL_S)
+    return poller.result(timeout=20)
+
+
+def vm_path(azure: Azure, vm: str | None = None, rg: str = RG) -> str:
+    base = f"/subscriptions/{azure.sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines"
+    return f"{base}/{vm}" if vm else base
+
+
+def ext_path(azure: Azure, vm: str, name: str = "enablevmaccess", rg: str = RG,
+             api_version: str = "2024-11-01") -> str:
+    return f"{vm_path(azure, vm, rg)}/extensions/{name}?api-version={api_version}"
+
+
+def sub_list_path(azure: Azure, query: str = "") -> str:
+    return (f"/subscriptions/{azure.sub}/providers/Microsoft.Compute/virtualMachines?api-version=2024-11-01"
+            + (f"&{query}" if query else ""))
+
+
+def local(azure: Azure, url: str) -> str:
+    """An absolute emulator URL as the path + query ``Azure.raw`` takes, unchanged otherwise."""
+    assert url.startswith(azure.emulator.url), url
+    return url[len(azure.emulator.url):]
+
+
+def wait_operation(azure: Azure, response, limit_s: float = 15.0) -> dict:
+    """Poll an Azure-AsyncOperation URL verbatim (raw) until it leaves InProgress; returns the final body."""
+    deadline = time.monotonic() + limit_s
+    url = local(azure, response.headers["Azure-AsyncOperation"])
+    while time.monotonic() < deadline:
+        body = azure.raw("GET", url).json()
+        if body["status"] != "InProgress":
+            return body
+        time.sleep(POLL_S)
+    raise TimeoutError(url)
