@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -70,9 +71,9 @@ def azure(fresh_emulator, monkeypatch) -> Azure:
 
 
 def vmaccess_body(settings=None, protected=None, tag=None, version="2.4", publisher="Microsoft.Compute",
-                  ext_type="VMAccessAgent") -> dict:
+                  ext_type="VMAccessAgent", auto_upgrade=True) -> dict:
     props = {"publisher": publisher, "type": ext_type, "typeHandlerVersion": version,
-             "autoUpgradeMinorVersion": True, "settings": settings or {}, "protectedSettings": protected or {}}
+             "autoUpgradeMinorVersion": auto_upgrade, "settings": settings or {}, "protectedSettings": protected or {}}
     if tag is not None:
         props["forceUpdateTag"] = tag
     return {"location": LOCATION, "properties": props}
@@ -121,3 +122,17 @@ def wait_operation(azure: Azure, response, limit_s: float = 15.0) -> dict:
             return body
         time.sleep(POLL_S)
     raise TimeoutError(url)
+
+
+def parse_time(value: str) -> float:
+    """Epoch seconds of an Azure timestamp (7 fractional digits, +00:00)."""
+    stamp, _sep, fraction = value.replace("+00:00", "").partition(".")
+    whole = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return whole + (float("0." + fraction) if fraction else 0.0)
+
+
+RETRY_HINTS = {"retry-after", "retry-after-ms", "x-ms-retry-after-ms"}
+
+
+def retry_hints(response) -> set[str]:
+    return RETRY_HINTS & {h.lower() for h in response.headers}

@@ -7,7 +7,8 @@ import json
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from .conftest import RG, delete_extension, ext_path, put_extension, vm_path, vmaccess_body, wait_operation
+from .conftest import (RG, delete_extension, ext_path, put_extension, retry_hints, vm_path, vmaccess_body,
+                       wait_operation)
 
 pytestmark = pytest.mark.timeout(60)
 PASSWORD = "N3w-Passw0rd!x"
@@ -22,7 +23,7 @@ def test_password_reset_runs_in_guest(azure):
     assert raw.json()["properties"]["provisioningState"] == "Creating"
     assert "/providers/Microsoft.Compute/locations/westeurope/operations/" in raw.headers["Azure-AsyncOperation"]
     assert raw.headers["Azure-AsyncNotification"] == "Enabled"
-    assert not {"retry-after", "retry-after-ms", "x-ms-retry-after-ms"} & {h.lower() for h in raw.headers}
+    assert not retry_hints(raw)
     assert "Microsoft.Compute/UpdateVMResource;" in raw.headers["x-ms-ratelimit-remaining-resource"]
     assert PASSWORD not in raw.text and "protectedSettings" not in raw.text
     assert wait_operation(azure, raw)["status"] == "Succeeded"

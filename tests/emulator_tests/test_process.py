@@ -47,7 +47,7 @@ def test_binds_only_loopback(emulator):
 def test_cli_env_files_and_clean_shutdown(tmp_path):
     state = tmp_path / "state"
     fleet = {"seed": 3, "resource_groups": [{"name": "rg", "vms": [{"name": "v{i}", "count": 3}]}]}
-    process = EmulatorProcess(state, fleet=fleet, time_scale=0.05, extra_args=["--page-size", "2"])
+    process = EmulatorProcess(state, fleet=fleet, time_scale=0.05, extra_args=["--page-size", "2", "--lenient"])
     process.start(timeout=30)
     try:
         lines = (state / "env.sh").read_text().splitlines()
@@ -63,6 +63,7 @@ def test_cli_env_files_and_clean_shutdown(tmp_path):
         assert oct((state / "env.sh").stat().st_mode)[-3:] == "600"
         assert process.control.config()["page_size"] == 2
         assert process.control.config()["time_scale"] == 0.05
+        assert process.control.config()["lenient"] is True and process.info["lenient"] is True
         assert len(process.control.vms()) == 3
     finally:
         assert process.stop() == 0
