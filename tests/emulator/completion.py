@@ -22,14 +22,19 @@ class Completion:
         self.store = store
 
     def settle_vm(self, vm: VM) -> None:
-        now = self.store.clock.now()
-        pending = [self.store.operations.get(e.pending_op) for e in vm.extensions.values() if e.pending_op]
-        for op in sorted((op for op in pending if op is not None), key=lambda o: o.done_at):
+        pending = [e.pending_op for e in vm.extensions.values() if e.pending_op]
+        if pending:       # most VMs have nothing pending: this is on every read's hot path
+            self._settle_pending(vm, pending)
+        if vm.agent == "starting":
+            settle_agent(vm, self.store.clock.now())
+
+    def _settle_pending(self, vm: VM, pending: list[str]) -> None:
+        operations = self.store.operations
+        for op in sorted((operations[i] for i in pending if i in operations), key=lambda o: o.done_at):
             self.settle_operation(op)
         for ext in vm.extensions.values():   # an operation dropped from the bounded table
-            if ext.pending_op and ext.pending_op not in self.store.operations:
+            if ext.pending_op and ext.pending_op not in operations:
                 ext.pending_op = None
-        settle_agent(vm, now)
 
     def settle_operation(self, op: Operation) -> None:
         if op.status != "InProgress" or op.never_finish or self.store.clock.now() < op.done_at:

@@ -122,6 +122,7 @@ class VM:
     run_count: int = 0
     run_history: list[dict] = field(default_factory=list)
     fingerprint_key: bytes = b""
+    model_cache: tuple | None = field(default=None, repr=False)   # (allowExtensionOperations, model dict)
 
     @property
     def key(self) -> tuple:

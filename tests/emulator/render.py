@@ -132,7 +132,7 @@ class Renderer:
 
     def vm(self, vm: VM, *, instance_view: bool = False, in_list: bool = False) -> dict:
         self.store.extensions.settle_vm(vm)
-        props = self._vm_model(vm)
+        props = dict(self._vm_model(vm))     # a copy: the cached model is shared between reads
         if instance_view:
             props["instanceView"] = self.instance_view(vm)
         body = {"name": vm.name, "id": vm.resource_id, "type": VM_TYPE, "location": vm.location,
@@ -146,6 +146,16 @@ class Renderer:
 
     @staticmethod
     def _vm_model(vm: VM) -> dict:
+        """The model part of a VM document; it changes only with allowExtensionOperations, so it is cached."""
+        cached = vm.model_cache
+        if cached is not None and cached[0] == vm.allow_extension_operations:
+            return cached[1]
+        model = Renderer._build_vm_model(vm)
+        vm.model_cache = (vm.allow_extension_operations, model)
+        return model
+
+    @staticmethod
+    def _build_vm_model(vm: VM) -> dict:
         image = vm.image
         os_disk = {"osType": vm.os_type, "name": f"{vm.name}_OsDisk_1", "createOption": "FromImage",
                    "caching": "ReadWrite", "managedDisk": {
