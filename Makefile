@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit emulator-tests integration artifact lint sanity bench-emulator bench-peer bench-fleet clean
+.PHONY: venv demo test unit emulator-tests contract integration artifact lint sanity bench-emulator bench-peer bench-fleet clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ unit: venv
 
 emulator-tests: venv
 	$(BIN)/python -m pytest tests/emulator_tests -q
+
+## The emulator's answers checked against the Compute API definitions (tests/contract/README.md).
+contract: venv
+	$(BIN)/python -m pytest tests/contract -q
 
 integration: venv
 	$(BIN)/python -m pytest tests/integration -q
