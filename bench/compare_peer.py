@@ -349,8 +349,8 @@ print(json.dumps(out))
 # cumulative: each step's CPU is what it adds to the ones before it, in one fresh interpreter
 IMPORT_STEPS = {
     "module": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
-               "ansible_collections.azure_ops.vm_access.plugins.module_utils.compute_api",
-               "ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access"],
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.compute",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine"],
     "peer": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
              "ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common"],
 }
@@ -390,7 +390,7 @@ def import_profile(python: Path, collections_path: Path, steps: list[str], n: in
 KDF_CPU_PY = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.fingerprint import password_fingerprint
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.fingerprint import password_fingerprint
 t = time.process_time()
 password_fingerprint("Bench-Pw!1a", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
                      "azureadmin")

@@ -1,12 +1,12 @@
 """Test-session wiring shared by every test under tests/.
 
-pytest-ansible makes the checkout importable as ``ansible_collections.azure_ops.vm_access`` by
-building ``collections/ansible_collections/azure_ops/vm_access`` out of symlinks, but only once,
-so entries added later would be missing; complete the tree before the plugin runs.
+The checkout becomes importable as ``ansible_collections.azure_ops.vm_access`` through
+``collections/ansible_collections/azure_ops/vm_access`` (symlinks), before any conftest below this
+one is loaded and whether pytest-ansible is active or not (``-p no:pytest-ansible``).
 """
 
-from tests.collection_link import link_collection
+from tests.collection_link import inject
 
-link_collection()
+inject()
 
 pytest_plugins = ["tests.emulator.pytest_plugin", "tests.reliability.recorder"]

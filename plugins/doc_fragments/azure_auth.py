@@ -103,7 +103,7 @@ options:
         E(AZURE_FEDERATED_TOKEN_FILE), as set by Azure Workload Identity on Kubernetes.
     type: path
 requirements:
-  - python >= 3.9
+  - python >= 3.10
   - azure-identity >= 1.15.0
   - azure-mgmt-compute >= 30.0.0
 notes:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 name: azure_vms
-short_description: Azure virtual machines as hosts, from one paged list call per subscription
+short_description: Azure virtual machines as hosts, from two paged list passes per subscription
 version_added: 0.1.0
 description:
   - Every virtual machine of one or more Azure subscriptions becomes a host, with its OS type, power state, VM agent
@@ -17,9 +17,11 @@ description:
     V(linux)), power state and location. C(keyed_groups), C(groups) and C(compose) add your own groups and variables.
   - Made for inventory-wide remediation with M(azure_ops.vm_access.vm_access_reset) - tasks run delegated to
     C(localhost); the VMs themselves are never contacted.
-  - Reads with list calls only - one paged C(virtualMachines) list with instance views per subscription (or per
-    resource group with O(include_resource_groups)), never one call per VM. Retries on throttling (HTTP 429,
-    honouring C(Retry-After)) and on transient errors are azure-core's, configured as for the modules.
+  - Reads with list calls only, never one call per VM - per subscription, the paged C(virtualMachines) list (what
+    each VM is; per resource group with O(include_resource_groups)) and the paged C(statusOnly) list (how each VM
+    is - power and agent state, each extension's last status; Azure gives instance views in lists only that way,
+    for a whole subscription), merged by VM id. Retries on throttling (HTTP 429, honouring C(Retry-After)) and on
+    transient errors are azure-core's, configured as for the modules.
   - Needs only C(azure-identity) and C(azure-mgmt-compute), and the same authentication options and environment
     variables as the modules.
   - The configuration file name must end in C(azure_vms.yml) or C(azure_vms.yaml).
@@ -46,9 +48,10 @@ options:
     description:
       - Only VMs of these resource groups. Names compare case-insensitively; shell-style wildcards (C(*), C(?),
         C([...])) are allowed.
-      - With plain names only, each group is listed on its own (one list call per group and subscription) instead
-        of whole subscriptions. A group missing from some of the subscriptions is skipped there; a group found in
-        none of them is an error.
+      - With plain names only, each group's plain list is read on its own (one paged list per group and
+        subscription) instead of the whole subscription's; the C(statusOnly) pass is always per subscription (Azure
+        has no per-group form of it), so its cost is that of the whole subscription, filtered here. A group
+        missing from some of the subscriptions is skipped there; a group found in none of them is an error.
       - Empty (the default) means every resource group.
     type: list
     elements: str
@@ -73,9 +76,10 @@ options:
     type: raw
   os_type:
     description:
-      - Only VMs with this OS - V(Windows), V(Linux), or V(all) (the default). Case-insensitive.
+      - Only VMs with this OS - V(Windows), V(Linux), or V(all) (the default).
       - The default groups V(windows) and V(linux) are built either way.
     type: str
+    choices: [all, Windows, Linux]
     default: all
   power_states:
     description:
@@ -84,6 +88,7 @@ options:
       - Defaults to V(running) only, since VMAccess can only run on a running VM. Use V([all]) for every VM.
     type: list
     elements: str
+    choices: [all, starting, running, stopping, stopped, deallocating, deallocated, unknown]
     default: [running]
   include_vm_names:
     description:
@@ -129,11 +134,11 @@ options:
       - Also set the host variables under the names azure.azcollection's C(azure_rm) inventory uses - C(id),
         C(name), C(tags), C(powerstate), C(os_disk.operating_system_type), C(os_profile.system),
         C(virtual_machine_size) and C(vmid) - so roles and playbooks written for azure_rm work unchanged.
-      - ansible-core 2.19 and later warn once per run that C(name) and C(tags) are reserved names (as they do with
-        azure_rm). Set V(false) to drop the aliases and the warnings; C(vm_name), C(vm_tags), C(vm_id) and the
-        other own names are always set.
+      - Off by default - ansible-core 2.19 and later warn on every run that C(name) and C(tags) are reserved names
+        (as they do with azure_rm). C(vm_name), C(vm_tags), C(vm_id) and the other own names are always set, and
+        the fleet path reads either flavour.
     type: bool
-    default: true
+    default: false
 extends_documentation_fragment:
   - azure_ops.vm_access.azure_auth
   - ansible.builtin.constructed
@@ -142,12 +147,15 @@ notes:
   - "Host variables (set on every host):
     C(vm_id) (full ARM id, what M(azure_ops.vm_access.vm_access_reset) takes as O(azure_ops.vm_access.vm_access_reset#module:vm_id)),
     C(vm_name), C(resource_group) (as Azure spells it), C(subscription_id), C(location),
-    C(os_type) (V(Windows) or V(Linux)), C(os_name) and C(os_version) (as the VM agent reports them, else null),
+    C(os_type) (V(Windows) or V(Linux)),
     C(power_state) (V(running), V(deallocated), ...; null if none is reported), C(provisioning_state),
     C(agent_status) (V(Ready), V(Not Ready), or null), C(agent_version), C(admin_username), C(computer_name),
     C(vm_size), C(vm_uuid), C(vm_tags), C(image) (publisher, offer, sku, version, or id),
-    C(network_interface_ids), and C(vmaccess) - the VMAccessAgent instance (C(name), C(type_handler_version),
-    C(running_version), C(provisioning_state), C(status_code), C(last_run_succeeded), C(fingerprint_kind)) or null."
+    C(network_interface_ids), and C(vmaccess) - the VMAccessAgent instance as the lists show it (C(name), C(type),
+    C(running_version), C(provisioning_state), C(status_code), C(status_message), C(status_time),
+    C(last_run_succeeded)) or null. Lists carry no extension settings or reset fingerprint (use
+    M(azure_ops.vm_access.vm_access_info) with O(azure_ops.vm_access.vm_access_info#module:read_fingerprints=true)
+    for those)."
   - "azure.azcollection.azure_rm-compatible aliases (see O(azure_rm_aliases)): C(id), C(name), C(tags), C(powerstate),
     C(os_disk.operating_system_type) and C(os_profile.system) (lower case, V(windows) / V(linux)),
     C(virtual_machine_size), C(vmid). Unlike azure_rm, C(resource_group) keeps Azure's spelling instead of being
@@ -167,7 +175,7 @@ seealso:
   - module: azure_ops.vm_access.vm_access_reset
   - module: azure_ops.vm_access.vm_access_info
   - name: Virtual Machines - List All (statusOnly)
-    description: The list call the plugin makes per subscription.
+    description: The list calls the plugin makes per subscription.
     link: https://learn.microsoft.com/rest/api/compute/virtual-machines/list-all
 """
 
@@ -209,27 +217,29 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import azure_auth
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.compute_api import ComputeApi
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
-    VmAccessError,
-    classify_azure_error,
-    scrub,
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.listing import (
+    merged_documents,
+    model_pass,
+    status_pass,
 )
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.inventory_hosts import (
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session import AzureSession
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.settings import AZURE_AUTH_ARGSPEC, resolve_auth
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.inventory_hosts import (
+    HOSTNAME_KEYS,
     HostFilter,
     assign_hostnames,
     deduplicate,
     default_groups,
     exposed_vars,
-    hostname_candidate,
     host_vars,
-    HOSTNAME_KEYS,
+    hostname_candidate,
 )
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError, secret_spellings
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: lists merged from plain + statusOnly passes
 # Listings (subscription, or resource group) read at the same time; pages of one listing are
 # sequential (each page's nextLink comes from the previous one).
 MAX_PARALLEL_LISTINGS = 4
@@ -275,7 +285,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _auth_params(self):
         params = {}
-        for name in azure_auth.AZURE_AUTH_ARGSPEC:
+        for name in AZURE_AUTH_ARGSPEC:
             value = self.get_option(name)
             if isinstance(value, str) and "{{" in value:
                 try:
@@ -301,7 +311,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return cleaned
 
     def _error(self, error):
-        return AnsibleParserError("azure_vms [%s]: %s" % (error.reason, scrub(error.message, self._secrets)))
+        return AnsibleParserError("azure_vms [%s]: %s" % (error.reason, remove_values(error.message, secret_spellings(self._secrets))))
 
     # ------------------------------------------------------------------ data
 
@@ -321,7 +331,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if subscriptions and not auth_params.get("subscription_id"):
             # The subscriptions are explicit: the auth subscription is only a default.
             auth_params = dict(auth_params, subscription_id=subscriptions[0])
-        settings = azure_auth.resolve_auth(auth_params, os.environ)
+        settings = resolve_auth(auth_params, os.environ)
         subscriptions = subscriptions or [settings.subscription_id]
         listing_groups = host_filter.listing_groups()
         scope = self._scope(settings, subscriptions, listing_groups)
@@ -342,49 +352,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return records
 
     def _list(self, auth_params, subscriptions, listing_groups):
-        connection = azure_auth.connect(auth_params, os.environ)
-        try:  # one token for every listing (and a clear error before any of them)
-            connection.credential.get_token(*connection.cloud.credential_scopes)
-        except Exception as exc:
-            raise classify_azure_error(exc, operation="get an Azure token", secrets=self._secrets) from None
-        clients = {}
-        for sub in subscriptions:
-            if sub.lower() == (connection.subscription_id or "").lower():
-                clients[sub] = connection.client
-            else:  # same credential (one token), same retry policy
-                clients[sub] = azure_auth.compute_client(connection.credential, sub, connection.cloud)
-        units = [(sub, rg) for sub in subscriptions for rg in (listing_groups or [None])]
+        session = AzureSession(auth_params, os.environ)
+        session.check_token()  # one token for every listing, and a clear error before any of them
 
-        def run(unit):
-            sub, rg = unit
+        def run(sub):
             try:
-                return list(ComputeApi(clients[sub], subscription_id=sub).list_vms(rg)), None
+                api = session.api(sub)
+                models, failures = model_pass(api, listing_groups)
+                for group, error in failures.items():
+                    if error.reason != "resource_group_not_found":
+                        raise error
+                statuses = status_pass(api)[0] if models else {}
+                return merged_documents(models, statuses), failures
             except VmAccessError as error:
-                if rg and error.reason == "resource_group_not_found":
-                    return [], error
-                where = "subscription %s" % sub + (", resource group %s" % rg if rg else "")
-                raise VmAccessError(error.reason, "%s: %s" % (where, error.message), **error.details) from None
+                raise VmAccessError(error.reason, "subscription %s: %s" % (sub, error.message), **error.details) from None
 
-        workers = max(1, min(MAX_PARALLEL_LISTINGS, len(units)))
+        workers = max(1, min(MAX_PARALLEL_LISTINGS, len(subscriptions)))
         if workers == 1:
-            outcomes = [run(unit) for unit in units]
+            outcomes = [run(sub) for sub in subscriptions]
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(run, units))  # re-raises the first failure, in unit order
+                outcomes = list(pool.map(run, subscriptions))  # re-raises the first failure, in order
 
         missing = {}
         records = []
-        for (sub, rg), (docs, error) in zip(units, outcomes):
-            if error is not None:
-                missing.setdefault(rg, []).append(sub)
-                continue
+        for sub, (docs, failures) in zip(subscriptions, outcomes):
+            for group in failures:
+                missing.setdefault(group, []).append(sub)
             for doc in docs:
                 try:
                     records.append(host_vars(doc))
                 except VmAccessError as exc:
                     self.display.warning("azure_vms: skipped a VM document (%s): %s" % (exc.reason, exc.message))
-            self.display.vvv("azure_vms: %d VMs in subscription %s%s"
-                             % (len(docs), sub, " resource group %s" % rg if rg else ""))
+            self.display.vvv("azure_vms: %d VMs in subscription %s" % (len(docs), sub))
         for rg, subs in sorted(missing.items()):
             if len(subs) == len(subscriptions):
                 raise VmAccessError(

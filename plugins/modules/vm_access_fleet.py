@@ -17,21 +17,21 @@ description:
     (O(hosts) defaults to C(ansible_play_batch)); it reads each host's VM from its hostvars - C(vm_id), or
     C(resource_group) + C(vm_name) (this collection's inventory, static inventories), or C(id), or C(resource_group) +
     C(name) (azure.azcollection's C(azure_rm) inventory) - and does the Azure work for all of them in one process.
-  - One credential and token, one connection pool; pre-flight and progress from VM list calls with instance views
-    (many VMs per request) instead of one request per VM; PUTs paced on ARM's C(x-ms-ratelimit-remaining-subscription-writes)
-    header and Retry-After, so a fleet run takes about as long as Azure's write budget and the longest extension run.
+  - The same engine as M(azure_ops.vm_access.vm_access_reset) - the same request body, agent handling, verdicts,
+    reason codes and messages - run over many VMs from one process - one credential and token, one connection pool.
+  - Reads many VMs with two list passes per subscription (the plain list, and the C(statusOnly) list for power
+    and agent state) instead of one request per VM; reads each VMAccess instance's reset fingerprint only where a
+    VM holds one (lists never carry it); paces reads and PUTs on ARM's C(x-ms-ratelimit-remaining-subscription-*)
+    headers and Retry-After; follows runs with one C(statusOnly) pass per round, or per-VM operation polls when
+    they cost fewer requests. A batch takes about as long as Azure's write budget and the longest extension run.
+  - Prints a progress line every few seconds while the batch runs (submitted, running, done, waiting for write
+    budget or agents, ETA), in the terminal and in AWX's job output.
   - Returns one result per host under RV(results); the role turns each into that host's own ok, changed, skipped or
     failed, so C(--limit), C(max_fail_percentage), retry files and AWX's relaunch on failed hosts work.
-  - The same decisions as M(azure_ops.vm_access.vm_access_reset) - pre-flight, reuse of the VMAccess instance, the
-    reset fingerprint - for every VM.
   - This is an action plugin; it runs on the controller. With O(generate_passwords=true) each host gets its own
     random password, written only into the ansible-vault encrypted O(password_vault_file) before any is set.
 author:
   - azure_ops.vm_access contributors (@azure-ops)
-requirements:
-  - python >= 3.9
-  - azure-identity >= 1.15.0
-  - azure-mgmt-compute >= 30.0.0
 options:
   mode:
     description: V(reset) resets; V(status) only reports.
@@ -46,14 +46,8 @@ options:
     description: Inventory hosts to act on. Defaults to C(ansible_play_batch).
     type: list
     elements: str
-  username:
-    description: Account whose password is reset; defaults to each VM's administrator.
-    type: str
-  password:
-    description: One new password for every VM. Never logged or returned.
-    type: str
   generate_passwords:
-    description: Give every VM its own random password, saved only into O(password_vault_file).
+    description: Give every VM its own random password, saved only into O(password_vault_file) before it is set.
     type: bool
     default: false
   password_vault_file:
@@ -66,51 +60,17 @@ options:
     description: Vault password to encrypt O(password_vault_file) with. By default the vault secret loaded by
       C(--vault-id) / C(--vault-password-file) (or an AWX vault credential) is used.
     type: str
-  allow_new_admin:
-    description: Allow O(username) to differ from a VM's administrator (creates another administrator).
-    type: bool
-    default: false
-  update_password:
-    description: V(on_change) skips VMs whose last successful reset had the same password; V(always) resets all.
-    type: str
-    default: on_change
-    choices: [always, on_change]
-  run_tag:
-    description: Label of this run (ticket, AWX job id); the idempotency key of RDP resets.
-    type: str
-  force:
-    description: Reset even where the same reset already succeeded.
-    type: bool
-    default: false
-  extension_name:
-    description: Name for new VMAccess instances; existing instances keep theirs.
-    type: str
-    default: enablevmaccess
-  require_agent_ready:
-    description: Skip VMs whose agent is not Ready after O(agent_wait_timeout).
-    type: bool
-    default: true
-  agent_wait_timeout:
-    description: Seconds to keep re-checking VMs whose agent reports Not Ready.
-    type: int
-    default: 300
-  wait:
-    description: Wait for every extension run and report its outcome.
-    type: bool
-    default: true
   wait_timeout:
     description: Seconds to wait for the whole batch.
     type: int
     default: 1800
-  poll_interval:
-    description: Seconds between progress reads (one list call per crowded resource group).
-    type: float
-    default: 10.0
   max_workers:
     description: Concurrent PUTs (they are paced on ARM's write budget anyway).
     type: int
     default: 16
 extends_documentation_fragment:
+  - azure_ops.vm_access.action_group
+  - azure_ops.vm_access.reset
   - azure_ops.vm_access.azure_auth
 attributes:
   check_mode:
@@ -123,10 +83,6 @@ attributes:
     support: partial
     description: Whether running the module again with the same arguments reports no change.
     details: As M(azure_ops.vm_access.vm_access_reset); generated passwords always change.
-  action_group:
-    support: full
-    membership: [azure_ops.vm_access.azure]
-    description: Use C(group/azure_ops.vm_access.azure) in C(module_defaults) to set defaults for this module.
 notes:
   - Use C(run_once=true) and C(delegate_to=localhost); see the C(azure_ops.vm_access.vm_access) role.
 seealso:
@@ -142,12 +98,9 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: fleet
 
-- name: Each host's own outcome
-  ansible.builtin.debug:
-    msg: "{{ fleet.results[inventory_hostname].msg }}"
-  changed_when: fleet.results[inventory_hostname].outcome == 'changed'
-  failed_when: fleet.results[inventory_hostname].outcome == 'failed'
-  when: fleet.results[inventory_hostname].outcome != 'skipped'
+- name: Each host's own outcome (ok, changed, skipped or failed, with its reason)
+  azure_ops.vm_access.vm_access_outcome:
+    result_var: fleet
 """
 
 RETURN = r"""
@@ -172,7 +125,7 @@ working_dir:
   returned: success
   type: str
 pacing:
-  description: Seconds writers waited for ARM's write budget, and 429s seen.
+  description: Seconds requests waited for ARM's read and write budgets, and 429s seen.
   returned: success
   type: dict
 reason:
@@ -183,7 +136,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import fleet_argument_spec
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import fleet_argument_spec
 
 
 def main():

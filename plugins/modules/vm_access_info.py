@@ -17,13 +17,14 @@ description:
     OS type, power state, VM agent status and version, administrator name, and the VMAccessAgent instance - its name,
     version, provisioning state, last status message, whether its last run succeeded and the kind of reset
     fingerprint it carries. Never anything secret.
-  - A resource group or subscription is read with one paged list call with instance views, not one call per VM.
+  - One VM is read with one GET. A resource group or a subscription is read with two paged list passes, not one
+    call per VM - its plain list (what each VM is) and the subscription's C(statusOnly) list (how each VM is - Azure
+    gives instance views in lists only that way, for the whole subscription) - merged by VM id.
+  - Lists carry each VM's extensions without their settings or reset fingerprint, so C(vmaccess.fingerprint_kind)
+    and C(vmaccess.type_handler_version) are null there, unless O(read_fingerprints=true) reads them (one request
+    per VM that holds a VMAccess instance).
 author:
   - azure_ops.vm_access contributors (@azure-ops)
-requirements:
-  - python >= 3.9
-  - azure-identity >= 1.15.0
-  - azure-mgmt-compute >= 30.0.0
 options:
   resource_group:
     description:
@@ -43,8 +44,15 @@ options:
       - Report only VMs of this OS type. By default, all.
     type: str
     choices: [Windows, Linux]
+  read_fingerprints:
+    description:
+      - For listings, also read each VMAccess instance itself (one request per VM that holds one), to report its
+        requested version, settings and fingerprint kind, which lists do not carry.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - azure_ops.vm_access.azure_auth
+  - azure_ops.vm_access.action_group
 attributes:
   check_mode:
     support: full
@@ -55,10 +63,6 @@ attributes:
   idempotent:
     support: full
     description: Read-only; running it again with the same arguments reports no change.
-  action_group:
-    support: full
-    membership: [azure_ops.vm_access.azure]
-    description: Use C(group/azure_ops.vm_access.azure) in C(module_defaults) to set defaults for this module.
 notes:
   - Without O(resource_group) and O(vm_id) it reports every VM of the subscription.
   - Needs only C(Microsoft.Compute/virtualMachines/read) (the built-in Reader role is enough).
@@ -107,12 +111,34 @@ vms:
       type: dict
       returned: always
       contains:
-        name: {description: Instance name., type: str, returned: always}
-        type_handler_version: {description: Handler version., type: str, returned: always}
-        provisioning_state: {description: Provisioning state., type: str, returned: always}
-        status_message: {description: Last status message., type: str, returned: always}
-        last_run_succeeded: {description: Whether the last run succeeded., type: bool, returned: always}
-        fingerprint_kind: {description: 'C(password), C(rdp), C(random), C(foreign) or C(none).', type: str, returned: always}
+        name:
+          description: The instance's name (C(enablevmaccess) when the portal or the CLI created it).
+          type: str
+          returned: always
+        type_handler_version:
+          description: The requested major.minor version; null when only a list was read.
+          type: str
+          returned: always
+        running_version:
+          description: The build the guest runs, from the instance view (for example C(2.4.11)).
+          type: str
+          returned: always
+        provisioning_state:
+          description: C(Succeeded), C(Failed), C(Creating) or C(Updating), from the model or the last status.
+          type: str
+          returned: always
+        status_message:
+          description: What the guest last reported.
+          type: str
+          returned: always
+        last_run_succeeded:
+          description: Whether the last run succeeded.
+          type: bool
+          returned: always
+        fingerprint_kind:
+          description: C(password), C(rdp), C(random), C(foreign) or C(none); null when only a list was read.
+          type: str
+          returned: always
   sample: [{"name": "web-001", "os_type": "Windows", "power_state": "running", "agent_status": "Ready",
             "vmaccess": {"name": "enablevmaccess", "provisioning_state": "Succeeded", "last_run_succeeded": true}}]
 count:
@@ -124,65 +150,75 @@ count:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import (
-    AUTH_ARGSPEC,
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import parse_extension, parse_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.listing import (
+    merged_documents,
+    model_pass,
+    status_pass,
+)
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.refs import VmRef, check_resource_name
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.settings import AZURE_AUTH_ARGSPEC
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_options
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.views import extension_view, vm_view
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import TARGET_EXCLUSIVE, TARGET_OPTIONS
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import (
+    connect,
     new_module,
     run_module,
-    target_vm,
-)
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import (
-    VmRef,
-    check_resource_name,
-    parse_vm,
 )
 
 
 def argument_spec():
-    spec = dict(
-        resource_group=dict(type="str"),
-        vm_name=dict(type="str", aliases=["name"]),
-        vm_id=dict(type="str"),
-        os_type=dict(type="str", choices=["Windows", "Linux"]),
-    )
-    spec.update(AUTH_ARGSPEC)
+    spec = dict(TARGET_OPTIONS, os_type=dict(type="str", choices=["Windows", "Linux"]),
+                read_fingerprints=dict(type="bool", default=False))
+    spec.update(AZURE_AUTH_ARGSPEC)
     return spec
 
 
 def vm_report(vm):
-    report = vm.public()
-    report["vmaccess"] = vm.extension.public() if vm.extension else None
+    report = vm_view(vm)
+    report["vmaccess"] = extension_view(vm.extension)
     return report
 
 
-def main():
-    module = new_module(
-        AnsibleModule,
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
-        required_by={"vm_name": "resource_group"},
-    )
-    params = module.params
-    target = {"ref": None, "subscription": None}
+def read_vms(session, params):
+    """The VMs asked for: one GET, or the two list passes of a resource group or subscription."""
+    if params["vm_id"] or params["vm_name"]:
+        ref = target_from_options(params["vm_id"], params["resource_group"], params["vm_name"]).ref
+        ref = VmRef(session.subscription_for(ref.subscription_id), ref.resource_group, ref.name)
+        api = session.api(ref.subscription_id)
+        return [parse_vm(api.get_vm(ref), ref)], api
+    api = session.api()
+    groups = [params["resource_group"]] if params["resource_group"] else None
+    models, failures = model_pass(api, groups)
+    if failures:
+        raise next(iter(failures.values()))
+    statuses, _pages = status_pass(api)
+    return [parse_vm(doc) for doc in merged_documents(models, statuses)], api
 
-    def validate():
+
+def main():
+    # Read-only: check mode is the same run.
+    module = new_module(AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=TARGET_EXCLUSIVE, required_by={"vm_name": "resource_group"})
+    params = module.params
+
+    def work(_pacing):
         if params["vm_id"] or params["vm_name"]:
-            target["ref"], target["subscription"] = target_vm(params)
+            target_from_options(params["vm_id"], params["resource_group"], params["vm_name"])  # before any call
         elif params["resource_group"]:
             check_resource_name(params["resource_group"], "resource_group")
-
-    def work(api, subscription_id):
-        if target["ref"] is not None:
-            ref = VmRef(subscription_id, target["ref"].resource_group, target["ref"].name)
-            vms = [parse_vm(api.get_vm(ref), ref)]
-        else:
-            vms = [parse_vm(doc) for doc in api.list_vms(params["resource_group"])]
+        vms, api = read_vms(connect(module), params)
         if params["os_type"]:
             vms = [vm for vm in vms if (vm.os_type or "").lower() == params["os_type"].lower()]
+        if params["read_fingerprints"]:
+            for vm in vms:
+                if vm.extension is not None and not vm.extension.has_model:
+                    vm.extension = parse_extension(api.get_extension(vm.ref, vm.extension.name)) or vm.extension
         reports = [vm_report(vm) for vm in vms]
         return {"changed": False, "vms": reports, "count": len(reports)}
 
-    run_module(module, validate=validate, work=work, subscription_id=lambda: target["subscription"])
+    run_module(module, work)
 
 
 if __name__ == "__main__":

@@ -23,20 +23,17 @@ description:
     on the next run. For passwords the fingerprint is a slow salted scrypt hash (salted with the VM id, the user
     name and O(run_tag)), never the password. For RDP it is O(run_tag).
   - Before any API call the module rejects invalid input, including user names and passwords that break Azure's
-    rules, so a weak password never leaves the controller. A single VM read then checks that the VM runs Windows,
-    is running, allows extension operations and has a ready VM agent (waiting a bounded time for an agent that is
-    still starting).
+    rules, so a weak password never leaves the controller. One read of the VM then checks that it runs Windows,
+    is running, allows extension operations and has a VM agent that is not down.
   - Reuses the existing VMAccessAgent instance of the VM whatever its name (a VM may hold only one), and its
     handler version when higher than C(2.4).
   - After the long-running operation ends, the result is read from the extension's instance view, which is what
-    actually ran in the guest; a failed run fails the task with the extension's own message.
+    actually ran in the guest; a failed run fails the task with the operation's error or the extension's message.
+  - The same engine as the fleet path (M(azure_ops.vm_access.vm_access_fleet)), with one VM - the same request,
+    decisions, reason codes and messages.
   - Runs on the controller (use C(delegate_to=localhost) when targeting inventory hosts of VMs).
 author:
   - azure_ops.vm_access contributors (@azure-ops)
-requirements:
-  - python >= 3.9
-  - azure-identity >= 1.15.0
-  - azure-mgmt-compute >= 30.0.0
 options:
   reset:
     description:
@@ -58,69 +55,11 @@ options:
     description:
       - Full ARM resource id of the VM, as inventories expose it. Its subscription wins over O(subscription_id).
     type: str
-  username:
-    description:
-      - Account whose password is reset. Defaults to the VM's administrator (C(osProfile.adminUsername)).
-      - A different name makes VMAccess create another administrator account (or, on old extension builds,
-        rename the administrator); the module refuses that unless O(allow_new_admin=true).
-      - Only with O(reset=password).
-    type: str
-  password:
-    description:
-      - The new password. 12 to 123 characters with three of lower case, upper case, digit and special
-        character; not one of Azure's disallowed passwords; must not contain the user name.
-      - Required with O(reset=password). Never logged, returned or shown in a diff.
-    type: str
-  allow_new_admin:
-    description:
-      - Allow O(username) to differ from the VM's administrator, which creates another administrator account.
-    type: bool
-    default: false
-  update_password:
-    description:
-      - V(on_change) resets only when the password (fingerprint) differs from the last successful reset.
-      - V(always) resets every time.
-    type: str
-    default: on_change
-    choices: [always, on_change]
-  run_tag:
-    description:
-      - A label for this reset, such as a ticket number or the AWX job id. For O(reset=rdp) it is the
-        idempotency key; a new value makes the reset run again. Without it an RDP reset always runs.
-      - For O(reset=password) it salts the fingerprint, so a new value reruns the same password.
-      - 1 to 64 characters from letters, digits and C(. _ @ + / = -).
-    type: str
-  force:
-    description:
-      - Run the reset even when the same reset already succeeded.
-    type: bool
-    default: false
-  extension_name:
-    description:
-      - Name for a new VMAccessAgent instance. Ignored (with a warning) when the VM already has one.
-    type: str
-    default: enablevmaccess
   type_handler_version:
     description:
-      - Handler version to request. By default C(2.4), or the version already on the VM when higher.
+      - Handler version to request, as major.minor (for example V(2.4)). By default C(2.4), or the version already
+        on the VM when higher. Azure picks the build (such as 2.4.11); a build cannot be requested.
     type: str
-  require_agent_ready:
-    description:
-      - Require the VM agent to report Ready before the reset. When it does not, the module re-reads the VM for
-        up to O(agent_wait_timeout) seconds, then fails with reason C(agent_not_ready).
-    type: bool
-    default: true
-  agent_wait_timeout:
-    description:
-      - Seconds to wait for a VM agent that reports Not Ready (as it does for a few minutes after a start).
-    type: int
-    default: 300
-  wait:
-    description:
-      - Wait for the extension to finish and verify it. With V(false) the module returns once Azure has accepted
-        the change; a later run (or M(azure_ops.vm_access.vm_access_info)) reports the outcome.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for the extension run. On expiry the task fails with reason C(operation_timeout);
@@ -128,7 +67,9 @@ options:
     type: int
     default: 1200
 extends_documentation_fragment:
+  - azure_ops.vm_access.reset
   - azure_ops.vm_access.azure_auth
+  - azure_ops.vm_access.action_group
 attributes:
   check_mode:
     support: full
@@ -143,19 +84,17 @@ attributes:
       - Password resets compare a fingerprint of the requested password with the last successful reset; a password
         changed inside the guest since then is not detected.
       - RDP resets are idempotent per O(run_tag); without O(run_tag) they always run.
-  action_group:
-    support: full
-    membership: [azure_ops.vm_access.azure]
-    description: Use C(group/azure_ops.vm_access.azure) in C(module_defaults) to set defaults for this module.
 notes:
   - VMAccess does not support domain controllers.
   - VMAccess grants administrator rights to the account it resets, and enables it when disabled.
   - If the Microsoft Entra login extension is installed, run it again after a reset.
+  - A failure after Azure accepted the change reports C(changed=true), because the extension was written.
   - Azure permissions needed - C(Microsoft.Compute/virtualMachines/read),
     C(Microsoft.Compute/virtualMachines/extensions/read), C(Microsoft.Compute/virtualMachines/extensions/write) and
     C(Microsoft.Compute/locations/operations/read) (the built-in role Virtual Machine Contributor has them).
 seealso:
   - module: azure_ops.vm_access.vm_access_info
+  - module: azure_ops.vm_access.vm_access_fleet
 """
 
 EXAMPLES = r"""
@@ -269,75 +208,53 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.reset_args import reset_options
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import (
-    AUTH_ARGSPEC,
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.refs import VmRef
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine import ResetEngine
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import check_request
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_options
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import (
+    TARGET_EXCLUSIVE,
+    engine_options,
+    module_argument_spec,
+    reset_request,
+)
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import (
+    connect,
     new_module,
     run_module,
-    target_vm,
 )
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access import ResetRequest, check_request, reset_vm
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import VmRef
 
-
-def argument_spec():
-    spec = dict(
-        reset=dict(type="str", required=True, choices=["password", "rdp"]),
-        resource_group=dict(type="str"),
-        vm_name=dict(type="str", aliases=["name"]),
-        vm_id=dict(type="str"),
-        type_handler_version=dict(type="str"),
-    )
-    spec.update(reset_options(wait_timeout=1200))
-    spec.update(AUTH_ARGSPEC)
-    return spec
-
-
-def request_from(params):
-    return ResetRequest(
-        reset=params["reset"],
-        username=params["username"],
-        password=params["password"],
-        run_tag=params["run_tag"],
-        force=params["force"],
-        update_password=params["update_password"],
-        allow_new_admin=params["allow_new_admin"],
-        extension_name=params["extension_name"],
-        type_handler_version=params["type_handler_version"],
-        require_agent_ready=params["require_agent_ready"],
-    )
+# What the task returns of the engine's result for its one VM.
+RESULT_KEYS = ("changed", "action", "why", "username", "vm", "extension", "diff", "warnings")
 
 
 def main():
     module = new_module(
         AnsibleModule,
-        argument_spec=argument_spec(),
+        argument_spec=module_argument_spec(),
         supports_check_mode=True,
-        mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
+        mutually_exclusive=TARGET_EXCLUSIVE,
         required_one_of=[("vm_id", "vm_name")],
         required_together=[("resource_group", "vm_name")],
         required_if=[("reset", "password", ("password",))],
     )
+    params = module.params
 
-    request = request_from(module.params)
-    target = {}
+    def work(pacing):
+        request = reset_request(params)
+        check_request(request)  # before any API call
+        target = target_from_options(params["vm_id"], params["resource_group"], params["vm_name"])
+        session = connect(module, pacing)
+        ref = target.ref
+        target.ref = VmRef(session.subscription_for(ref.subscription_id), ref.resource_group, ref.name)
+        engine = ResetEngine(session.api, request, engine_options(params, module.check_mode), pacing=pacing)
+        outcome = engine.run([target])[0]
+        result = dict((key, outcome[key]) for key in RESULT_KEYS)
+        if outcome["outcome"] in ("failed", "skipped"):
+            result.update(failed=True, reason=outcome["reason"], msg=outcome["msg"], details=outcome["details"])
+        return result
 
-    def validate():
-        target["ref"], target["subscription"] = target_vm(module.params)
-        check_request(request)
-
-    def work(api, subscription_id):
-        ref = target["ref"]
-        ref = VmRef(subscription_id, ref.resource_group, ref.name)
-        options = dict(
-            wait=module.params["wait"],
-            wait_timeout=module.params["wait_timeout"],
-            agent_wait_timeout=module.params["agent_wait_timeout"],
-        )
-        return reset_vm(api, ref, request, check_mode=module.check_mode, runner_options=options)
-
-    run_module(module, validate=validate, work=work, secrets=[module.params["password"]],
-               subscription_id=lambda: target.get("subscription"))
+    run_module(module, work)
 
 
 if __name__ == "__main__":

@@ -81,8 +81,8 @@ def vmaccess_body(settings=None, protected=None, tag=None, version="2.4", publis
 
 def put_extension(azure: Azure, vm: str, body: dict, name: str = "enablevmaccess", rg: str = RG):
     """PUT + wait through azure-core's LRO poller (bounded), polling at our own interval."""
-    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(rg, vm, name, body,
-                                                                              polling_interval=POLL_S)
+    poller = azure.compute.virtual_machine_extensions.begin_create_or_update(
+        rg, vm, name, body, polling_interval=POLL_S)
     return poller.result(timeout=20)
 
 

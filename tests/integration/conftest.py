@@ -101,8 +101,11 @@ def run_tasks(emulator, tmp_path):
         results_dir.mkdir()
         play_tasks = _with_result_savers(tasks, results_dir)
         playbook = workdir / "play.yml"
+        # Azure sends no polling hint for extension operations; at the emulator's time scale, poll often.
+        defaults = {"azure_ops.vm_access.vm_access_reset": {"poll_interval": 0.2}}
         playbook.write_text(yaml.safe_dump([{
-            "name": "test play", "hosts": "localhost", "gather_facts": False, "tasks": play_tasks}]))
+            "name": "test play", "hosts": "localhost", "gather_facts": False, "module_defaults": defaults,
+            "tasks": play_tasks}]))
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook),
                "-i", "localhost,", "-c", "local"]
         if check:

@@ -175,11 +175,13 @@ def test_three_subscriptions_hosts_groups_and_requests(seeded, run_inventory):
     # Same name in two subscriptions: both qualified with their resource group, and said so.
     assert "web-01 -> web-01.rg-edge" in run.stderr and "web-01 -> web-01.rg-web" in run.stderr
 
-    # List calls only: one paged list per subscription, never a per-VM GET, one token.
+    # List calls only, never a per-VM GET, one token: per subscription a plain pass (the model) and a
+    # statusOnly pass (the instance views), each paged; never $expand on a list.
     assert all(LIST_PATH.match(r["path"]) and r["method"] == "GET" for r in run.arm), run.arm
-    assert len(run.arm) == sum(pages(n) for n in VMS_PER_SUB.values()) == 5
+    assert len(run.arm) == 2 * sum(pages(n) for n in VMS_PER_SUB.values()) == 10
     assert {r["subscription"] for r in run.arm} == {sub_a, SUB_B, SUB_C}
-    assert all("statusOnly=true" in r["query"] for r in run.arm)
+    assert len([r for r in run.arm if "statusOnly=true" in r["query"]]) == 5
+    assert not any("expand" in unquote(r["query"]).lower() for r in run.arm)
     assert len([r for r in run.requests if r["kind"] == "identity"]) == 1
     assert all(r["status"] == 200 for r in run.requests)
 
@@ -198,23 +200,24 @@ def test_hostvars(seeded, run_inventory):
         "vm_size": "Standard_D2s_v5", "vm_uuid": vm_uuid, "vm_tags": {},
         "network_interface_ids": [
             "/subscriptions/%s/resourceGroups/rg-app/providers/Microsoft.Network/networkInterfaces/app-01-nic" % sub_a],
-        "vmaccess": {"name": "myVMAccess", "type_handler_version": "2.4", "running_version": "2.4.9",
+        # What the lists tell of the instance: no settings, requested version or fingerprint (no tag).
+        "vmaccess": {"name": "myVMAccess", "type": "VMAccessAgent", "running_version": "2.4.9",
                      "provisioning_state": "Succeeded", "status_code": "ProvisioningState/succeeded",
-                     "last_run_succeeded": True, "fingerprint_kind": "foreign"},
-        "id": vm_id, "name": "app-01", "tags": {}, "powerstate": "running",
-        "os_disk": {"operating_system_type": "windows"}, "os_profile": {"system": "windows"},
-        "virtual_machine_size": "Standard_D2s_v5", "vmid": vm_uuid,
+                     "status_message": hv["vmaccess"]["status_message"], "status_time": "2025-11-02T09:14:07.1234567+00:00",
+                     "last_run_succeeded": True},
     }
     assert {k: hv[k] for k in expected} == expected
-    assert hv["os_name"].startswith("Windows Server") and hv["agent_version"]
+    assert hv["agent_version"]
+    # azure_rm's aliases are opt-in: 'name' and 'tags' are names Ansible reserves.
+    assert not {"id", "name", "tags", "powerstate", "os_disk", "os_profile", "virtual_machine_size", "vmid"} & set(hv)
     assert hv["image"]["offer"] == "WindowsServer"
     assert "ansible_host" not in hv and not any("ip_address" in k for k in hv)
 
     assert run.hostvars("app-02")["agent_status"] == "Not Ready"
     assert run.hostvars("app-02")["vmaccess"] is None
     lnx = run.hostvars("lab-01")
-    assert (lnx["os_type"], lnx["os_disk"], lnx["subscription_id"], lnx["vm_tags"]) == (
-        "Linux", {"operating_system_type": "linux"}, SUB_C, {"env": "dev"})
+    assert (lnx["os_type"], lnx["subscription_id"], lnx["vm_tags"]) == ("Linux", SUB_C, {"env": "dev"})
+    assert "reserved name" not in run.stderr
     assert run.hostvars("web-01.rg-edge")["resource_group"] == "RG-Edge"  # Azure's spelling
     # Strings from Azure are marked unsafe: a tag can never inject a template.
     assert run.raw["_meta"]["hostvars"]["app-01"]["vm_name"] == {"__ansible_unsafe": "app-01"}
@@ -247,7 +250,7 @@ def test_default_subscription_and_graph(seeded, run_inventory):
         "location_westeurope": sub_a_all - {"lnx-01", "lnx-02"},
         "location_northeurope": {"lnx-01", "lnx-02"},
     }
-    assert len(run.arm) == pages(VMS_PER_SUB["a"])  # only the auth subscription
+    assert len(run.arm) == 2 * pages(VMS_PER_SUB["a"])  # only the auth subscription, two passes
 
     windows = run_inventory(emulator, {}, "--graph", "windows")
     assert windows.stdout.splitlines()[0] == "@windows:"
@@ -260,8 +263,8 @@ def test_default_subscription_and_graph(seeded, run_inventory):
 
 @pytest.mark.parametrize("config, expected", [
     ({"power_states": ["all"]}, RUNNING | {"web-04", "db-01"}),
-    ({"power_states": ["deallocated", "Stopped"]}, {"web-04", "db-01"}),
-    ({"os_type": "windows"}, RUNNING - {"lnx-01", "lnx-02", "lab-01"}),
+    ({"power_states": ["deallocated", "stopped"]}, {"web-04", "db-01"}),
+    ({"os_type": "Windows"}, RUNNING - {"lnx-01", "lnx-02", "lab-01"}),
     ({"os_type": "Linux"}, {"lnx-01", "lnx-02", "lab-01"}),
     ({"exclude_resource_groups": ["RG-WEB", "rg-l*"]}, {"app-01", "app-02", "web-01", "ops-01"}),
     ({"include_resource_groups": ["rg-*"], "exclude_resource_groups": ["rg-app", "rg-linux", "rg-lab"]},
@@ -286,12 +289,16 @@ def test_resource_groups_are_listed_one_by_one(seeded, run_inventory):
     run = run_inventory(emulator, three_subs(sub_a, include_resource_groups=["RG-WEB", "rg-edge"]))
     assert run.returncode == 0, run.stderr
     assert run.hosts == {"web-01.rg-web", "web-02", "web-03", "web-01.rg-edge"}
-    # Each group is tried in every subscription: found once each, 404 elsewhere (skipped), no sub-wide list.
-    found = sorted((r["subscription"], r["path"].split("/")[4].lower()) for r in run.arm if r["status"] == 200)
+    # Each group's plain list is tried in every subscription: found once each, 404 elsewhere (skipped).
+    plain = [r for r in run.arm if "/resourceGroups/" in r["path"]]
+    found = sorted((r["subscription"], r["path"].split("/")[4].lower()) for r in plain if r["status"] == 200)
     assert found == sorted([(sub_a, "rg-web"), (sub_a, "rg-web"), (SUB_B, "rg-edge")])  # rg-web: 4 VMs, 2 pages
-    assert all("/resourceGroups/" in r["path"] and "expand=instanceview" in unquote(r["query"]).lower()
-               for r in run.arm), run.arm
-    assert len(run.arm) == 2 * 3 + 1
+    assert len(plain) == 2 * 3 + 1
+    # The statusOnly pass has no per-group form: one per subscription where a group was found, filtered here.
+    status = [r for r in run.arm if "/resourceGroups/" not in r["path"]]
+    assert all("statusOnly=true" in r["query"] for r in status)
+    assert len(status) == pages(VMS_PER_SUB["a"]) + pages(VMS_PER_SUB["b"])
+    assert not any("expand" in unquote(r["query"]).lower() for r in run.arm)
 
     missing = run_inventory(emulator, three_subs(sub_a, include_resource_groups=["rg-nowhere"]))
     assert "resource_group_not_found" in missing.stderr and "rg-nowhere" in missing.stderr
@@ -327,7 +334,7 @@ def test_keyed_groups_groups_compose_and_hostnames(seeded, run_inventory):
 def test_hostnames_id_no_default_groups_no_aliases(seeded, run_inventory):
     emulator, sub_a = seeded
     run = run_inventory(emulator, three_subs(sub_a, hostnames=["id"], default_groups=False,
-                                             azure_rm_aliases=False, os_type="windows"))
+                                             azure_rm_aliases=False, os_type="Windows"))
     assert run.returncode == 0, run.stderr
     assert all(h.startswith("/subscriptions/") for h in run.hosts) and len(run.hosts) == 8
     assert run.groups == {"ungrouped": run.hosts}
@@ -355,7 +362,7 @@ def test_cache_second_run_makes_no_request(seeded, run_inventory, tmp_path):
     run = functools.partial(run_inventory, workdir="cached")
     first = run(emulator, config)
     assert first.returncode == 0, first.stderr
-    assert len(first.arm) == 5
+    assert len(first.arm) == 10
     files = list(cache_dir.iterdir())
     assert len(files) == 1
     cached = files[0].read_text()
@@ -367,14 +374,14 @@ def test_cache_second_run_makes_no_request(seeded, run_inventory, tmp_path):
     assert second.data == first.data
 
     # Filters are applied after the cache: a new filter needs no new listing.
-    narrowed = run(emulator, dict(config, os_type="linux"))
+    narrowed = run(emulator, dict(config, os_type="Linux"))
     assert narrowed.requests == [] and narrowed.hosts == {"lnx-01", "lnx-02", "lab-01"}
 
     # Another scope (fewer subscriptions) is listed again; --flush-cache lists again.
     other = run(emulator, dict(config, subscriptions=[SUB_C]))
-    assert len(other.arm) == 1 and other.hosts == {"lab-01", "lab-02"}
+    assert len(other.arm) == 2 and other.hosts == {"lab-01", "lab-02"}
     flushed = run(emulator, config, "--list", "--flush-cache")
-    assert len(flushed.arm) == 5 and flushed.hosts == RUNNING
+    assert len(flushed.arm) == 10 and flushed.hosts == RUNNING
 
 
 # --------------------------------------------------------------------------- retries
@@ -393,7 +400,7 @@ def test_throttling_and_dropped_connections_are_retried(seeded, run_inventory):
     assert run.hosts == RUNNING
     throttled = [r for r in run.arm if r["status"] == 429]
     assert len(throttled) == 2 and all(r["subscription"] == SUB_B for r in throttled)
-    assert len([r for r in run.arm if r["status"] == 200]) == 5  # every page once, after the retries
+    assert len([r for r in run.arm if r["status"] == 200]) == 10  # every page once, after the retries
     assert {f["hits"] for f in control.faults()} == {2, 1}
 
 
@@ -459,8 +466,12 @@ def test_principal_without_access_to_one_subscription(seeded, run_inventory):
 def test_invalid_options(seeded, run_inventory):
     emulator, _sub_a = seeded
     run = run_inventory(emulator, {"power_states": ["runing"]}, env=FAIL_ENV)
-    assert_clean_failure(run, "invalid_argument")
-    assert run.requests == []  # rejected before any call
+    # Checked by ansible-core against the documented choices, before any call.
+    assert run.returncode != 0 and "Invalid value ['runing'] for config 'power_states'" in run.stderr
+    assert "Traceback" not in run.stderr and run.requests == []
+    empty = run_inventory(emulator, {"power_states": []}, env=FAIL_ENV)
+    assert_clean_failure(empty, "invalid_argument")
+    assert empty.requests == []
     ignored = run_inventory(emulator, {}, name="fleet.azure_rm.yml")  # not our file name
     assert "azure_vms" not in ignored.stderr or "Failed to parse" in ignored.stderr
     assert ignored.requests == []
@@ -475,7 +486,7 @@ RESET_PLAY = [{
     "gather_facts": False,
     "tasks": [
         {"name": "Reset RDP", "azure_ops.vm_access.vm_access_reset": {
-            "vm_id": "{{ vm_id }}", "reset": "rdp", "run_tag": "{{ run_tag }}"},
+            "vm_id": "{{ vm_id }}", "reset": "rdp", "run_tag": "{{ run_tag }}", "poll_interval": 0.2},
          "delegate_to": "localhost", "register": "reset"},
         {"name": "Save the result", "ansible.builtin.copy": {
             "content": "{{ reset | to_json }}", "dest": "{{ results_dir }}/{{ inventory_hostname }}.json"},
@@ -526,10 +537,10 @@ def test_playbook_resets_rdp_on_the_windows_group(fresh_emulator, tmp_path):
     assert "reserved name" not in proc.stdout + proc.stderr
     assert emulator.env["AZURE_SECRET"] not in proc.stdout + proc.stderr
 
-    # The inventory's own requests: one list per subscription; everything else is the module's.
+    # The inventory's own requests: two list passes per subscription; everything else is the module's.
     reads = [r for r in emulator.control.requests(since=since) if r["kind"] == "read"]
     lists = [r for r in reads if LIST_PATH.match(r["path"])]
-    assert len(lists) == 2
+    assert len(lists) == 2 * 2
 
     again, results = run_playbook(emulator, tmp_path, inventory, playbook, {"run_tag": "INC-7"})
     assert again.returncode == 0, again.stdout

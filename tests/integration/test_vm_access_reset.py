@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import fingerprint as fp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine import fingerprint as fp
 
 from .fleet_helpers import OLD_PASSWORD, PASSWORD, RG, arm_writes, reset_task, seed, windows_vm
 

@@ -24,10 +24,15 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
     VmAccessError,
     argument_check,
 )
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.module_runtime import target_vm
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access import check_request
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import VmRef, parse_extension, parse_vm
-from ansible_collections.azure_ops.vm_access.plugins.modules import vm_access_reset as module
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import parse_extension, parse_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.refs import VmRef
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import check_request
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_options
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.views import extension_view, vm_view
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import (
+    module_argument_spec,
+    reset_request,
+)
 
 from tests.integration.fleet_helpers import PASSWORD, RG, seed, windows_vm
 
@@ -61,7 +66,7 @@ KEYS = ["reset", "resource_group", "vm_name", "vm_id", "username", "password", "
 
 def _validator():
     return ArgumentSpecValidator(
-        module.argument_spec(),
+        module_argument_spec(),
         mutually_exclusive=[("vm_id", "resource_group"), ("vm_id", "vm_name")],
         required_one_of=[("vm_id", "vm_name")],
         required_together=[("resource_group", "vm_name")],
@@ -114,8 +119,8 @@ def _through_module_validation(args):
         return "ansible_argspec"
     params = result.validated_parameters
     try:
-        target_vm(params)
-        check_request(module.request_from(params))
+        target_from_options(params["vm_id"], params["resource_group"], params["vm_name"])
+        check_request(reset_request(params))
     except VmAccessError as error:
         assert error.reason in REASONS, error.reason
         assert error.message and PASSWORD not in error.message
@@ -164,7 +169,7 @@ JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats
 ])
 def test_extension_fields_of_the_wrong_type_are_unexpected_response(doc):
     with pytest.raises(VmAccessError) as caught:
-        parse_extension(doc).public()
+        extension_view(parse_extension(doc))
     assert caught.value.reason == "unexpected_response"
 
 
@@ -172,7 +177,7 @@ def test_extension_fields_of_the_wrong_type_are_unexpected_response(doc):
                                    {"storageProfile": {"osDisk": {"osType": {"a": 1}}}}])
 def test_vm_fields_of_the_wrong_type_are_unexpected_response(props):
     with pytest.raises(VmAccessError) as caught:
-        parse_vm({"name": "vm", "properties": props}, VmRef("sub", "rg", "vm")).public()
+        vm_view(parse_vm({"name": "vm", "properties": props}, VmRef("sub", "rg", "vm")))
     assert caught.value.reason == "unexpected_response"
 
 
@@ -187,17 +192,14 @@ def test_azure_documents_generated(soak, reliability):
         COUNTS["responses"] += 1
         try:
             vm = parse_vm(doc, ref)
-            vm.public()
-            if vm.extension is not None:
-                vm.extension.public()
+            vm_view(vm)
+            extension_view(vm.extension)
             outcome = "parsed"
         except VmAccessError as error:
             assert error.reason in REASONS
             outcome = error.reason
         try:
-            ext = parse_extension(doc) if isinstance(doc, dict) else None
-            if ext is not None:
-                ext.public()
+            extension_view(parse_extension(doc) if isinstance(doc, dict) else None)
         except VmAccessError as error:
             assert error.reason in REASONS
         seen[outcome] = seen.get(outcome, 0) + 1

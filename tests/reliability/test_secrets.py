@@ -88,7 +88,8 @@ def test_no_secret_in_anything_produced(fresh_emulator, run_tasks, run_playbook,
     adhoc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "-vvvv",
          "--tree", str(tree), "-m", "azure_ops.vm_access.vm_access_reset",
-         "-a", json.dumps(dict(resource_group=RG, vm_name="p-tree", reset="password", password=PASSWORD))],
+         "-a", json.dumps(dict(resource_group=RG, vm_name="p-tree", reset="password", password=PASSWORD,
+                               poll_interval=0.2))],
         cwd=str(work), env=env, capture_output=True, text=True, timeout=240, check=False)
     assert list(tree.glob("*")), adhoc.stdout[-2000:]
     scanned["ad-hoc --tree -vvvv"] = adhoc.stdout + adhoc.stderr + _files_text(tree, env["ANSIBLE_LOG_PATH"])

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import fingerprint as fp
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.azure_auth import AZURE_AUTH_ARGSPEC
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import LEAST_PRIVILEGE_ACTIONS
-from ansible_collections.azure_ops.vm_access.plugins.modules import vm_access_reset
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine import fingerprint as fp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.http_rules import LEAST_PRIVILEGE_ACTIONS
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.settings import AZURE_AUTH_ARGSPEC
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import module_argument_spec
 from tests.integration.fleet_helpers import PASSWORD, RG, seed, windows_vm
 
 from .helpers import TRACEBACK, ext_puts, secret_hits
@@ -25,7 +25,7 @@ TLS_OFF = re.compile(r"validate_certs|cert_validation|verify_ssl|insecure|connec
 
 def test_no_option_turns_tls_verification_off(reliability):
     specs = dict(AZURE_AUTH_ARGSPEC)
-    specs.update(vm_access_reset.argument_spec())
+    specs.update(module_argument_spec())
     assert not [k for k in specs if TLS_OFF.search(k)]
     offenders = []
     files = list((ROOT / "plugins").rglob("*.py")) + list((ROOT / "roles").rglob("*.yml"))

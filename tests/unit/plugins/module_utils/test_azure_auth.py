@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for azure_auth: resolution, clouds (with a local HTTPS discovery server), clients."""
+"""Unit tests for the Azure access layer's connection half: auth resolution (settings), clouds (with a
+local HTTPS discovery server), credentials and clients (session)."""
 
 from __future__ import annotations
 
@@ -21,17 +22,17 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ansible_collections.azure_ops.vm_access.plugins.doc_fragments.azure_auth import ModuleDocFragment
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import azure_auth
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.azure_auth import (
-    AZURE_AUTH_ARGSPEC,
-    AuthSettings,
-    CloudEndpoints,
-    auth_summary,
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure import session as azure_session
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.clouds import CloudEndpoints, resolve_cloud
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session import (
+    AzureSession,
     build_credential,
     compute_client,
-    connect,
+)
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.settings import (
+    AZURE_AUTH_ARGSPEC,
+    AuthSettings,
     resolve_auth,
-    resolve_cloud,
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
 
@@ -636,17 +637,6 @@ def test_settings_repr_hides_secrets():
     assert "secret=None" in repr(AuthSettings(method="cli", source="cli"))
 
 
-def test_auth_summary_is_safe():
-    settings = AuthSettings(method="client_secret", source="env", subscription_id="s", client_id="c",
-                            tenant="t", secret=SECRET, certificate_password=CERT_PASSWORD)
-    summary = auth_summary(settings, resolve_cloud("AzureCloud"))
-    assert summary["source"] == "env" and summary["method"] == "client_secret"
-    assert (summary["subscription_id"], summary["client_id"], summary["tenant"]) == ("s", "c", "t")
-    assert (summary["cloud_environment"], summary["resource_manager"]) == (
-        "AzureCloud", "https://management.azure.com")
-    assert SECRET not in json.dumps(summary) and CERT_PASSWORD not in json.dumps(summary)
-
-
 # ------------------------------------------------------------------------ known clouds
 
 
@@ -948,19 +938,28 @@ def test_compute_client_configuration():
     assert config.subscription_id == "sub"
 
 
-def test_connect_to_a_discovered_cloud(https_server, tmp_path, home, no_az):
+def test_session_on_a_discovered_cloud(https_server, tmp_path, home, no_az):
     https_server.reply = lambda path, base: (200, [cloud_document(base)])
     env = make_env(home, no_az, AZURE_CLOUD_ENVIRONMENT=https_server.base_url, **AWX_ENV)
-    connection = connect({}, env, credentials_file=str(tmp_path / "none"), retry_total=2)
-    assert connection.subscription_id == "sub-env"
-    assert connection.cloud.is_custom and connection.cloud.resource_manager == https_server.base_url
-    assert connection.client._config.base_url == https_server.base_url
-    assert connection.client._config.retry_policy.total_retries == 2
-    assert connection.credential._instance_discovery is False
-    assert ENV_SECRET not in repr(connection)
-    summary = auth_summary(connection.settings, connection.cloud)
-    assert summary["source"] == "env" and summary["resource_manager"] == https_server.base_url
-    assert ENV_SECRET not in json.dumps(summary)
+    session = AzureSession({}, env, credentials_file=str(tmp_path / "none"))
+    assert session.default_subscription == "sub-env"
+    assert session.cloud.is_custom and session.cloud.resource_manager == https_server.base_url
+    api = session.api()
+    assert api.subscription_id == "sub-env" and api.client._config.base_url == https_server.base_url
+    assert session.api("other-sub").client._config.subscription_id == "other-sub"
+    assert session.api("SUB-ENV") is api  # one client per subscription, whatever the case
+    assert session.credential._instance_discovery is False
+    assert ENV_SECRET not in repr(session.settings)
+
+
+def test_session_without_a_subscription_fails_only_when_one_is_needed(tmp_path, home, no_az):
+    env = make_env(home, no_az, AZURE_CLIENT_ID="c", AZURE_SECRET=ENV_SECRET, AZURE_TENANT="t")
+    session = AzureSession({}, env, credentials_file=str(tmp_path / "none"))
+    assert session.default_subscription is None
+    assert session.api("explicit-sub").subscription_id == "explicit-sub"
+    with pytest.raises(VmAccessError) as failure:
+        session.api()
+    assert failure.value.reason == "missing_subscription"
 
 
 # ----------------------------------------------------------------- no SDK installed
@@ -975,13 +974,14 @@ class Block:
         return None
 
 sys.meta_path.insert(0, Block())
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import azure_auth as a
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure import clouds, session, settings
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
-assert a.HAS_AZURE_SDK is False and "blocked azure" in a.AZURE_SDK_IMPORT_ERROR
-s = a.resolve_auth({"client_id": "c", "secret": "x", "tenant": "t", "subscription_id": "s"}, {"PATH": ""}, "/nope")
-c = a.resolve_cloud("AzureUSGovernment")
+assert session.HAS_AZURE_SDK is False and "blocked azure" in session.AZURE_SDK_IMPORT_ERROR
+s = settings.resolve_auth({"client_id": "c", "secret": "x", "tenant": "t", "subscription_id": "s"}, {"PATH": ""},
+                          "/nope")
+c = clouds.resolve_cloud("AzureUSGovernment")
 assert c.authority_host == "https://login.microsoftonline.us"
-for call in (lambda: a.build_credential(s, c), lambda: a.resolve_cloud("https://127.0.0.1:1")):
+for call in (lambda: session.build_credential(s, c), lambda: clouds.resolve_cloud("https://127.0.0.1:1")):
     try:
         call()
     except VmAccessError as e:
@@ -993,9 +993,9 @@ print("OK")
 
 
 def test_imports_and_resolves_without_the_sdk():
-    # .../ansible_collections/azure_ops/vm_access/plugins/module_utils/azure_auth.py -> collections root
-    root = os.path.abspath(azure_auth.__file__)
-    for _level in range(6):
+    # .../ansible_collections/azure_ops/vm_access/plugins/module_utils/_azure/session.py -> collections root
+    root = os.path.abspath(azure_session.__file__)
+    for _level in range(7):
         root = os.path.dirname(root)
     env = dict(os.environ, PYTHONPATH=root)
     result = subprocess.run([sys.executable, "-c", _NO_SDK], env=env, capture_output=True, text=True, check=False,

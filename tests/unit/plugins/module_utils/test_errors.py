@@ -36,13 +36,17 @@ from azure.identity import CredentialUnavailableError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible.module_utils.common.parameters import remove_values
+
 from ansible_collections.azure_ops.vm_access.plugins.module_utils import errors
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure import error_facts
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.classify import classify_azure_error
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
     MASK,
     REASONS,
     VmAccessError,
-    classify_azure_error,
     scrub,
+    secret_spellings,
 )
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -115,7 +119,10 @@ def lro_failure(code, message):
 
 
 def classify(exc, operation="update the VMAccess extension", target=VM_ID, secrets=(PASSWORD,)):
-    return classify_azure_error(exc, operation=operation, target=target, secrets=secrets)
+    """Classified as the modules do, then masked as their results are (ansible-core's remove_values)."""
+    error = classify_azure_error(exc, operation=operation, target=target)
+    hidden = secret_spellings(secrets)
+    return VmAccessError(error.reason, remove_values(error.message, hidden), **remove_values(error.details, hidden))
 
 
 def assert_no_secrets(error):
@@ -304,7 +311,7 @@ def test_in_guest_failure_quotes_windows_but_not_the_stack_trace():
 
 def test_long_azure_messages_are_bounded():
     error = classify(lro_failure("VMExtensionProvisioningError", "x " * 5000))
-    assert len(error.message) < errors.MAX_AZURE_MESSAGE + 500
+    assert len(error.message) < error_facts.MAX_AZURE_MESSAGE + 500
 
 
 def test_password_echoed_by_azure_is_removed_in_every_spelling():
@@ -500,7 +507,7 @@ def test_missing_module_is_missing_dependency():
 
 def test_a_vm_access_error_passes_through_unchanged():
     original = VmAccessError("vm_not_running", "The VM is stopped.")
-    assert classify(original) is original
+    assert classify_azure_error(original, operation="read the virtual machine") is original
 
 
 def test_operation_and_target_appear_in_the_message():
@@ -533,7 +540,7 @@ def test_details_cannot_override_reason_or_message():
 
 def test_messages_and_details_are_scrubbed_on_construction():
     error = VmAccessError("bad_request", "Sent Authorization: Bearer " + TOKEN,
-                          note="access_token=" + OPAQUE_TOKEN, items=["client_secret=" + SECRET])
+                          note="access_token=" + OPAQUE_TOKEN, other="client_secret=" + SECRET)
     assert_no_secrets(error)
 
 
@@ -593,23 +600,24 @@ def test_scrub_keeps_ordinary_azure_messages():
         assert scrub(text) == text
 
 
-def test_scrub_removes_given_secret_values_in_their_encodings():
+def test_secret_spellings_let_ansible_mask_every_encoding():
     secret = 'p"a s/s\\w'
     spellings = (secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""),
                  urllib.parse.quote_plus(secret, safe=""))
-    cleaned = scrub("raw %s json %s url %s form %s" % spellings, [secret])
+    cleaned = remove_values("raw %s json %s url %s form %s" % spellings, secret_spellings([secret]))
     for spelling in spellings:
         assert spelling not in cleaned
     assert cleaned.count(MASK) == 4
 
 
-def test_scrub_masks_the_longer_of_overlapping_secrets_whole():
-    assert scrub("pw=abc-longer-secret", ["abc", "abc-longer-secret"]) == "pw=" + MASK
+def test_masking_removes_the_longer_of_overlapping_secrets_whole():
+    masked = remove_values("value abc-longer-secret", secret_spellings(["abc", "abc-longer-secret"]))
+    assert "longer" not in masked and "abc" not in masked
 
 
 def test_scrub_tolerates_odd_input():
     assert scrub(None) == ""
-    assert scrub("plain", ["", None, 5]) == "plain"
+    assert secret_spellings(["", None, 5]) == set()
     assert scrub(12) == "12"
 
 
@@ -618,8 +626,8 @@ def test_scrub_tolerates_odd_input():
     suffix=st.text(max_size=40),
     secret=st.text(min_size=4, max_size=40).filter(lambda value: "*" not in value),
 )
-def test_scrub_never_leaves_a_given_secret(prefix, suffix, secret):
-    assert secret not in scrub(prefix + secret + suffix, [secret])
+def test_masking_never_leaves_a_given_secret(prefix, suffix, secret):
+    assert secret not in remove_values(prefix + secret + suffix, secret_spellings([secret]))
 
 
 @given(token=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/",

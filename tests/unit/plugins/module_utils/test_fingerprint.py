@@ -4,7 +4,7 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import fingerprint as fp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine import fingerprint as fp
 
 VM_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
 

@@ -1,12 +1,16 @@
-"""Pure parts of the fleet path: target resolution, generated passwords, write pacing, summaries."""
+"""Pure parts of the engine: target resolution, generated passwords, budget pacing, summaries."""
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet import summarize
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.fleet_targets import (
-    generate_password,
-    target_from_hostvars,
-)
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.pacing import WritePacer
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.headers import WRITES_BUDGET
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.pacing import BudgetPacer
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.passwords import generate_password
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_hostvars
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.verdict import summarize
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.policy import password_problems
+
+
+def WritePacer(reserve=5, clock=None, sleep=None):
+    return BudgetPacer(WRITES_BUDGET, refill_per_s=10.0, burst=200, reserve=reserve, clock=clock, sleep=sleep)
+
 
 VM_ID = "/subscriptions/sub1/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-01"
 
@@ -53,7 +57,7 @@ def test_pacer_sends_freely_while_the_budget_lasts():
     pacer = WritePacer(reserve=5, clock=clock, sleep=clock.sleep)
     for remaining in range(199, 100, -1):
         pacer.acquire()
-        pacer.observe_write(201, {"x-ms-ratelimit-remaining-subscription-writes": str(remaining)})
+        pacer.observe(201, {"x-ms-ratelimit-remaining-subscription-writes": str(remaining)})
     assert clock.slept == 0.0
 
 
@@ -61,7 +65,7 @@ def test_pacer_waits_for_the_refill_when_the_budget_is_spent():
     clock = FakeClock()
     pacer = WritePacer(reserve=5, clock=clock, sleep=clock.sleep)
     pacer.acquire()
-    pacer.observe_write(201, {"x-ms-ratelimit-remaining-subscription-writes": "3"})
+    pacer.observe(201, {"x-ms-ratelimit-remaining-subscription-writes": "3"})
     pacer.acquire()  # 3 left <= reserve: must wait ~0.3 s at 10 writes/s
     assert 0.2 <= clock.slept <= 1.0
 
@@ -69,7 +73,7 @@ def test_pacer_waits_for_the_refill_when_the_budget_is_spent():
 def test_pacer_pauses_every_writer_for_retry_after():
     clock = FakeClock()
     pacer = WritePacer(clock=clock, sleep=clock.sleep)
-    pacer.observe_write(429, {"retry-after": "7"})
+    pacer.observe(429, {"retry-after": "7"})
     pacer.acquire()
     assert clock.slept >= 7 and pacer.throttled == 1
 
@@ -100,7 +104,7 @@ def simulate(writes, writers, latency_s, burst=200, refill_per_s=10.0):
     def deliver(until):
         while pending and pending[0][0] <= until:
             _unused_due, _unused_seq, status, headers = heapq.heappop(pending)
-            pacer.observe_write(status, headers)
+            pacer.observe(status, headers)
 
     def sleep(seconds):
         target = clock.now + seconds

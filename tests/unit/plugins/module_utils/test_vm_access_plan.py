@@ -2,14 +2,11 @@
 
 import pytest
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils import fingerprint as fp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import parse_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine import fingerprint as fp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.plan import plan_reset
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import ResetRequest, check_request
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_access import (
-    ResetRequest,
-    check_request,
-    plan_reset,
-)
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import parse_vm
 
 from .vm_docs import vm_doc, vmaccess
 
@@ -41,11 +38,23 @@ def test_no_extension_creates_default_instance():
 
 
 def test_existing_instance_reused_with_its_name_and_higher_version():
-    doc = vm_doc(extension=vmaccess(name="myVMAccess", version="2.4.9"))
+    doc = vm_doc(extension=vmaccess(name="myVMAccess", version="2.5"))
     p = plan(doc, reset="rdp", run_tag="INC1", extension_name="enablevmaccess")
     assert p.extension_name == "myVMAccess"
-    assert p.body["properties"]["typeHandlerVersion"] == "2.4.9"
+    assert p.body["properties"]["typeHandlerVersion"] == "2.5"
     assert p.warnings and "myVMAccess" in p.warnings[0]
+
+
+@pytest.mark.parametrize("existing, requested", [("2.4.9", "2.4"), ("2.5.3", "2.5"), ("2.3", "2.4"), ("2.0.2", "2.4")])
+def test_the_requested_version_is_always_major_minor(existing, requested):
+    # A model version read back as a build (or a build seen elsewhere) is never asked for as such.
+    p = plan(vm_doc(extension=vmaccess(version=existing)), reset="rdp", run_tag="INC1")
+    assert p.body["properties"]["typeHandlerVersion"] == requested
+
+
+def test_no_warning_about_the_name_unless_the_user_named_one():
+    p = plan(vm_doc(extension=vmaccess(name="myVMAccess")), reset="rdp", run_tag="INC1")
+    assert p.extension_name == "myVMAccess" and p.warnings == []
 
 
 def test_lower_existing_version_is_upgraded_to_default():

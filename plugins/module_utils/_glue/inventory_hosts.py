@@ -18,25 +18,24 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import dig, parse_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.views import extension_view
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
-from ansible_collections.azure_ops.vm_access.plugins.module_utils.vm_state import dig, parse_vm
 
 # Every host variable the plugin sets, in the order the documentation lists them.
 HOSTVAR_NAMES = (
     # our names
-    "vm_id", "vm_name", "resource_group", "subscription_id", "location", "os_type", "os_name", "os_version",
-    "power_state", "provisioning_state", "agent_status", "agent_version", "admin_username", "computer_name",
+    "vm_id", "vm_name", "resource_group", "subscription_id", "location", "os_type", "power_state",
+    "provisioning_state", "agent_status", "agent_version", "admin_username", "computer_name",
     "vm_size", "vm_uuid", "vm_tags", "image", "network_interface_ids", "vmaccess",
 ) + (
     # azure.azcollection.azure_rm-compatible aliases (option azure_rm_aliases)
     "id", "name", "tags", "powerstate", "os_disk", "os_profile", "virtual_machine_size", "vmid",
 )
 AZURE_RM_ALIASES = ("id", "name", "tags", "powerstate", "os_disk", "os_profile", "virtual_machine_size", "vmid")
-VMACCESS_KEYS = ("name", "type_handler_version", "running_version", "provisioning_state", "status_code",
-                 "last_run_succeeded", "fingerprint_kind")
-
-POWER_STATES = ("starting", "running", "stopping", "stopped", "deallocating", "deallocated", "unknown")
-OS_TYPES = ("all", "windows", "linux")
+# What a VM list tells of the VMAccess instance (lists carry no settings, requested version or tag).
+VMACCESS_KEYS = ("name", "type", "running_version", "provisioning_state", "status_code", "status_message",
+                 "status_time", "last_run_succeeded")
 HOSTNAME_KEYS = {
     "name": "vm_name",
     "vm_name": "vm_name",
@@ -45,7 +44,6 @@ HOSTNAME_KEYS = {
     "computer_name": "computer_name",
     "vm_uuid": "vm_uuid",
 }
-COLLISION_MODES = ("qualify", "error")
 _PATTERN_CHARS = re.compile(r"[*?\[]")
 _UNSAFE_GROUP_CHARS = re.compile(r"[^a-z0-9_]")
 
@@ -58,7 +56,7 @@ def _lower(value):
 
 
 def host_vars(doc: Mapping[str, Any]) -> Dict[str, Any]:
-    """Host variables of one VM document (from a list call with instance views).
+    """Host variables of one VM document (a plain list item merged with its statusOnly item).
 
     Only what the document itself holds: a VM document names its network interfaces but not
     their addresses, so there are no IP variables and no ``ansible_host`` (that would take one
@@ -78,9 +76,10 @@ def host_vars(doc: Mapping[str, Any]) -> Dict[str, Any]:
             if isinstance(nic, dict) and nic.get("id")]
     vmaccess = None
     if state.extension is not None:
-        public = state.extension.public()
-        vmaccess = dict((key, public.get(key)) for key in VMACCESS_KEYS)
+        seen = extension_view(state.extension)
+        vmaccess = dict((key, seen.get(key)) for key in VMACCESS_KEYS)
     os_lower = _lower(state.os_type)
+    # The statusOnly list has no computerName: the OS profile's is the one lists can tell.
     computer_name = view.get("computerName") or dig(props, "osProfile", "computerName")
     return {
         "vm_id": state.id,
@@ -89,8 +88,6 @@ def host_vars(doc: Mapping[str, Any]) -> Dict[str, Any]:
         "subscription_id": state.ref.subscription_id,
         "location": state.location,
         "os_type": state.os_type,
-        "os_name": view.get("osName"),
-        "os_version": view.get("osVersion"),
         "power_state": state.power_state,
         "provisioning_state": state.provisioning_state,
         "agent_status": state.agent_status,
@@ -191,26 +188,13 @@ class HostFilter:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "HostFilter":
-        """Validate the plugin's filter options (raises VmAccessError ``invalid_argument``)."""
-        os_type = str(options.get("os_type") or "all").strip().lower()
-        if os_type not in OS_TYPES:
-            raise VmAccessError("invalid_argument", "os_type must be one of Windows, Linux or all.")
+        """The plugin's filter options (ansible-core has checked their choices) as a HostFilter."""
+        os_type = str(options.get("os_type") or "all").lower()
         power = options.get("power_states")
-        if power is None:
-            power = ["running"]
-        power = [p.lower() for p in _names(power, "power_states")]
-        if "all" in power:
-            power_states = None
-        else:
-            unknown = [p for p in power if p not in POWER_STATES]
-            if unknown:
-                raise VmAccessError(
-                    "invalid_argument",
-                    "power_states has unknown state(s) %s; use %s, or all."
-                    % (", ".join(sorted(set(unknown))), ", ".join(POWER_STATES)))
-            if not power:
-                raise VmAccessError("invalid_argument", "power_states must name at least one state (or all).")
-            power_states = tuple(power)
+        power = ["running"] if power is None else _names(power, "power_states")
+        if not power:
+            raise VmAccessError("invalid_argument", "power_states must name at least one state (or all).")
+        power_states = None if "all" in power else tuple(power)
         return cls(
             include_resource_groups=[n.lower() for n in _names(options.get("include_resource_groups"),
                                                                "include_resource_groups")],
@@ -309,9 +293,6 @@ def assign_hostnames(candidates: Sequence[Tuple[str, str, Mapping[str, Any]]], m
     order. With ``error``, a shared name is an ``invalid_argument`` error. Returns
     ``({vm_id: host name}, [notes about renamed hosts])``.
     """
-    if mode not in COLLISION_MODES:
-        raise VmAccessError("invalid_argument", "hostname_collisions must be qualify or error.")
-
     def clashes(names):
         seen = {}
         for vm_id, name in names.items():
@@ -352,7 +333,7 @@ def assign_hostnames(candidates: Sequence[Tuple[str, str, Mapping[str, Any]]], m
     return names, sorted(notes)
 
 
-def exposed_vars(hv: Mapping[str, Any], azure_rm_aliases: bool = True) -> Dict[str, Any]:
+def exposed_vars(hv: Mapping[str, Any], azure_rm_aliases: bool = False) -> Dict[str, Any]:
     """The host variables as set on the host: without the azure_rm aliases when they are off."""
     if azure_rm_aliases:
         return dict(hv)

@@ -1,22 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ops.vm_access contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two azure-core pipeline policies that keep a run bounded and honest.
+"""azure-core pipeline policies that keep a run bounded, honest and paced.
 
 ``BoundedRetryPolicy``: azure-core's RetryPolicy sleeps for whatever ``Retry-After`` Azure sends
 (a throttled subscription can be told to wait 20 minutes), up to ``retry_total`` times, with no
-overall limit (its default timeout is 7 days). This subclass gives every call a time budget
-(the task's ``wait_timeout``): a retry whose wait would end past the budget is not made, so the
-429 / 5xx reaches the caller as ``throttled`` / ``azure_service_error`` instead of a hang.
+overall limit. This subclass gives every call a time budget (the task's ``wait_timeout``): a
+retry whose wait would end past the budget is not made, so the 429 / 5xx reaches the caller as
+``throttled`` / ``azure_service_error`` instead of a hang.
 
-``FreshTokenChallengePolicy``: when ARM rejects a bearer token that the client still believes
-valid (401 ``ExpiredAuthenticationToken`` / ``InvalidAuthenticationToken`` after a clock skew,
-a revocation or a very long fleet run), azure-core drops only its own copy and asks the
-credential again, which answers from its cache with the same rejected token. This subclass
-asks once more with a ``nbf`` claims challenge, which makes azure-identity bypass its cache and
-fetch a new token, and resends the request once.
+``FreshTokenChallengePolicy``: when ARM rejects a bearer token the client still believes valid
+(401 after a clock skew, a revocation or a very long fleet run), azure-core asks the credential
+again, which answers from its cache with the same token. This subclass asks once more with an
+``nbf`` claims challenge, which makes azure-identity fetch a new token, and resends once.
 
-This file imports with the standard library only (the import sanity test runs without the SDK).
+``ResponseObserverPolicy``: hands every response's status and headers to a callback (the
+engine's pacers learn ARM's remaining budgets there).
+
+Imports with the standard library only (the import sanity test runs without the SDK).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,13 +28,10 @@ import json
 import time
 
 try:
-    from azure.core.pipeline.policies import RetryPolicy
+    from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 except ImportError:  # the SDK is optional at import time
-    RetryPolicy = ARMChallengeAuthenticationPolicy = object
-    HAS_POLICIES = False
-else:
-    HAS_POLICIES = True
+    RetryPolicy = ARMChallengeAuthenticationPolicy = SansIOHTTPPolicy = object
 
 _STARTED = "azops_retry_started"
 
@@ -79,3 +77,15 @@ class FreshTokenChallengePolicy(ARMChallengeAuthenticationPolicy):
         claims = json.dumps({"access_token": {"nbf": {"essential": True, "value": str(int(time.time()))}}})
         self.authorize_request(request, *self._scopes, claims=claims)
         return True
+
+
+class ResponseObserverPolicy(SansIOHTTPPolicy):
+    """Calls ``observe(method, status, headers)`` for every response, each retry attempt included."""
+
+    def __init__(self, observe):
+        super(ResponseObserverPolicy, self).__init__()
+        self.observe = observe
+
+    def on_response(self, request, response):
+        http = response.http_response
+        self.observe(request.http_request.method.upper(), http.status_code, http.headers)

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ops.vm_access contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Compute calls the collection makes, as REST-shaped dicts, through ComputeManagementClient.
+
+azure-mgmt-compute 39 replaced its model classes; asking the SDK for the raw JSON (``cls``) and
+sending dict bodies keeps us independent of which model generation is installed. Retries (429,
+5xx, connection errors, Retry-After) are azure-core's RetryPolicy, configured on the client.
+
+Single reads ask the SDK not to build its models where it can: azure-mgmt-compute 39
+deserializes every response into model objects before handing it to ``cls`` (for a VM with its
+instance view ~0.2 CPU-s); its reads take ``stream=True``, which skips that. Earlier generations
+fix ``stream=False`` themselves and deserialize cheaply. VM lists go through the client's own
+pipeline as plain JSON pages for the same reason.
+
+A PUT's long-running operation is followed with azure-core's ARM polling algorithm
+(``Operation``), one poll at a time, so that a caller can follow many operations at its own pace.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from urllib.parse import quote
+
+try:
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+    from azure.mgmt.core.polling.arm_polling import ARMPolling
+except ImportError:  # reported by session.require_azure_sdk
+    HttpRequest = None
+
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.classify import classify_azure_error
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.headers import retry_after_s
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
+
+# The VM list's api-version: it has statusOnly (per subscription), which is all listings need.
+LIST_API_VERSION = "2024-07-01"
+_TERMINAL = ("succeeded", "failed", "canceled", "cancelled")
+
+
+def _sdk_major_version():
+    try:
+        from azure.mgmt.compute import VERSION
+        return int(VERSION.split(".")[0])
+    except (ImportError, AttributeError, ValueError):
+        return 0
+
+
+# keyword arguments for a single GET that returns the REST document unparsed
+_RAW_READ = {"stream": True} if _sdk_major_version() >= 39 else {}
+
+
+def _raw_json(pipeline_response, deserialized, headers):
+    response = pipeline_response.http_response
+    if _RAW_READ:
+        response.read()  # streamed: the body is still on the socket
+    # text() exists on both the legacy transport responses (SDK <= 38) and azure.core.rest ones.
+    return json.loads(response.text())
+
+
+def _pipeline_response(pipeline_response, deserialized, headers):
+    return pipeline_response
+
+
+def rest_dict(model):
+    """REST-shaped dict of an SDK model of any generation."""
+    if model is None or isinstance(model, dict):
+        return model
+    if hasattr(model, "serialize"):  # msrest models (azure-mgmt-compute < 39)
+        return model.serialize(keep_readonly=True)
+    return model.as_dict()  # hybrid models (39+) are mappings over the REST document
+
+
+class Listing:
+    """The documents of a VM list and how many pages (requests) it took."""
+
+    def __init__(self, docs, pages):
+        self.docs = docs
+        self.pages = pages
+
+
+class Operation:
+    """An accepted PUT's long-running operation, polled one step at a time (azure-core's ARMPolling)."""
+
+    def __init__(self, client, initial_response, target):
+        self.target = target
+        self._polling = ARMPolling(timeout=0)
+        self._polling.initialize(client._client, initial_response, lambda response: response)
+
+    @property
+    def status(self):
+        return self._polling.status()
+
+    @property
+    def done(self):
+        return (self.status or "").lower() in _TERMINAL
+
+    @property
+    def retry_after_s(self):
+        """Azure's own polling hint, if the last answer gave one (real Azure usually does not)."""
+        return retry_after_s(self._polling._pipeline_response.http_response.headers)
+
+    def poll(self):
+        """One status request; returns the status ('InProgress', 'Succeeded', 'Failed', ...)."""
+        try:
+            self._polling.update_status()
+        except Exception as exc:  # a poll that fails is reported with a reason code, never raised raw
+            response = getattr(self._polling, "_pipeline_response", None)
+            if not isinstance(exc, HttpResponseError) and response is not None:
+                exc = HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
+            raise classify_azure_error(exc, operation="follow the VMAccess operation", target=self.target) from None
+        return self.status
+
+    def error(self):
+        """The operation's own error (code and message) when it ended Failed or Canceled, else None."""
+        if not self.done or self.status.lower() == "succeeded":
+            return None
+        failure = HttpResponseError(response=self._polling._pipeline_response.http_response,
+                                    error_format=ARMErrorFormat)
+        return classify_azure_error(failure, operation="update the VMAccess extension", target=self.target)
+
+
+class ComputeApi:
+    """VM reads and VMAccess extension writes for one subscription."""
+
+    def __init__(self, client, subscription_id):
+        self.client = client
+        self.subscription_id = subscription_id
+
+    def get_vm(self, ref):
+        try:
+            return self.client.virtual_machines.get(
+                ref.resource_group, ref.name, expand="instanceView", cls=_raw_json, **_RAW_READ)
+        except Exception as exc:  # every Azure failure becomes a reason code
+            raise classify_azure_error(exc, operation="read the virtual machine", target=ref.id) from None
+
+    def list_vms(self, resource_group=None, status_only=False, before_page=None):
+        """Every VM of a resource group or the subscription, as a Listing.
+
+        A plain list carries the model with extensions as bare ids; ``status_only`` (per
+        subscription only) carries the instance views without the model. ``before_page()`` runs
+        before each page is requested (the caller's read pacing).
+        """
+        target = resource_group or self.subscription_id
+        send = getattr(self.client, "send_request", None)
+        if send is None or HttpRequest is None:
+            if before_page is not None:
+                before_page()
+            return self._list_vms_models(resource_group, status_only, target)
+        base = "/subscriptions/%s" % quote(self.subscription_id, safe="")
+        if resource_group:
+            url = "%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines?api-version=%s" % (
+                base, quote(resource_group, safe=""), LIST_API_VERSION)
+        else:
+            url = "%s/providers/Microsoft.Compute/virtualMachines?api-version=%s%s" % (
+                base, LIST_API_VERSION, "&statusOnly=true" if status_only else "")
+        docs, pages = [], 0
+        while url:
+            if before_page is not None:
+                before_page()
+            try:
+                response = send(HttpRequest("GET", url))
+                if response.status_code != 200:
+                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+                page = response.json()
+            except Exception as exc:
+                raise classify_azure_error(exc, operation="list virtual machines", target=target) from None
+            if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
+                raise VmAccessError("unexpected_response",
+                                    "The virtual machine list of %s is not an ARM list document." % target)
+            pages += 1
+            docs.extend(page.get("value") or [])
+            url = page.get("nextLink")
+        return Listing(docs, pages)
+
+    def _list_vms_models(self, resource_group, status_only, target):
+        try:
+            if resource_group:
+                pages = self.client.virtual_machines.list(resource_group)
+            elif status_only:
+                pages = self.client.virtual_machines.list_all(status_only="true")
+            else:
+                pages = self.client.virtual_machines.list_all()
+            docs = [rest_dict(vm) for vm in pages]
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="list virtual machines", target=target) from None
+        return Listing(docs, max(1, -(-len(docs) // 100)))  # pages are not visible through the models
+
+    def list_extensions(self, ref):
+        try:
+            page = self.client.virtual_machine_extensions.list(
+                ref.resource_group, ref.name, expand="instanceView", cls=_raw_json, **_RAW_READ)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="list the VM's extensions", target=ref.id) from None
+        return (page or {}).get("value") or []
+
+    def get_extension(self, ref, name):
+        try:
+            return self.client.virtual_machine_extensions.get(
+                ref.resource_group, ref.name, name, expand="instanceView", cls=_raw_json, **_RAW_READ)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="read the VMAccess extension", target=ref.id) from None
+
+    def put_extension(self, ref, name, body):
+        """PUT the extension; returns (the accepted document, its Operation)."""
+        try:
+            poller = self.client.virtual_machine_extensions.begin_create_or_update(
+                ref.resource_group, ref.name, name, body, polling=False, cls=_pipeline_response)
+            accepted = poller.result()  # without polling: the PUT's own response
+            document = json.loads(accepted.http_response.text() or "{}")
+            return document, Operation(self.client, accepted, ref.id)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="update the VMAccess extension", target=ref.id) from None
