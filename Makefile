@@ -40,6 +40,10 @@ integration: venv
 artifact: venv
 	$(BIN)/python -m pytest tests/artifact -q
 
+## docs/reliability.md from the reliability suite's last run (tests/output/reliability/); check it in when you mean to.
+reliability-report: venv
+	$(BIN)/python scripts/reliability_report.py
+
 ## ansible-lint (production profile) and antsibull-changelog lint.
 lint: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint.sh

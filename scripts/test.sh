@@ -5,7 +5,8 @@
 #      the emulator, and the built artifact (tests/artifact/: build, install, ansible-doc,
 #      ad-hoc run by FQCN, stdlib-only imports);
 #   2. scripts/lint.sh: ansible-lint (production profile) and antsibull-changelog lint;
-#   3. scripts/sanity.sh: ansible-test sanity, every test, in its own virtualenvs.
+#   3. scripts/sanity.sh: ansible-test sanity, every test, in its own virtualenvs;
+#   4. tree: nothing the suite ran left the git work tree changed (reports go to tests/output/).
 # Expects the venv's bin first on PATH (the Makefile does that). Arguments go to pytest.
 # SKIP_STAGES="lint sanity" skips stages and PYTEST_PATHS="tests/artifact" narrows pytest (quick
 # local runs; CI runs everything).
@@ -40,10 +41,24 @@ stage() {
   echo "=== stage $name: exit $rc after ${took}s"
 }
 
+tree_before="$(git status --porcelain 2>/dev/null || true)"
+tree_unchanged() {
+  local after
+  after="$(git status --porcelain 2>/dev/null || true)"
+  if [ "$after" != "$tree_before" ]; then
+    echo "make test changed the work tree (git status before / after):"
+    diff <(printf '%s\n' "$tree_before") <(printf '%s\n' "$after") || true
+    return 1
+  fi
+}
+
+# Parallel by default: one emulator per xdist worker (PYTEST_WORKERS=0 runs in one process).
 # shellcheck disable=SC2086  # PYTEST_PATHS is a list of paths
-stage pytest python -m pytest ${PYTEST_PATHS:-tests} -q -p no:cacheprovider "$@"
+stage pytest python -m pytest ${PYTEST_PATHS:-tests} -q -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" \
+  --durations=15 "$@"
 stage lint bash scripts/lint.sh
 stage sanity bash scripts/sanity.sh
+stage tree tree_unchanged
 
 echo "=== summary"
 printf '  %s\n' "${summary[@]}"

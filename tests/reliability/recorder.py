@@ -1,10 +1,11 @@
 """pytest plugin for tests/reliability: the ``--soak`` switch and the results table.
 
 Each reliability test calls ``reliability.record(...)`` for the fault or bad-input class it
-covered: cases tried, outcomes seen, writes per VM, secrets found and hangs. At the end of the
-session the rows are merged into ``tests/reliability/last_run.json`` (rows of classes not run
-this time are kept, marked with their own run time) and ``docs/reliability.md`` is rendered
-from it (``scripts/reliability_report.py`` renders it again from the JSON).
+covered: cases tried, outcomes seen, writes per VM, secrets found and hangs. Every pytest process
+(each xdist worker, or the only one) writes its rows to ``tests/output/reliability/rows/``; at the
+end of the session the controlling process merges them into ``tests/output/reliability/last_run.json``
+(rows of classes not run this time are kept, marked with their own run time) and renders
+``reliability.md`` beside it. ``make reliability-report`` renders ``docs/reliability.md`` from it.
 
 Loaded from tests/conftest.py (``pytest_plugins``) so ``--soak`` is known whatever path pytest
 is given. ``RELIABILITY_SOAK=1`` is the same as ``--soak``.
@@ -18,7 +19,9 @@ import os
 
 import pytest
 
-from .report import LAST_RUN, write_report
+from .report import LAST_RUN, OUTPUT, write_report
+
+ROWS = OUTPUT / "rows"
 
 SOAK_ENV = "RELIABILITY_SOAK"
 
@@ -59,8 +62,15 @@ class Recorder:
 _RECORDER_KEY = pytest.StashKey[Recorder]()
 
 
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_configure(config):
     config.stash[_RECORDER_KEY] = Recorder("soak" if soak_enabled(config) else "quick")
+    if not _is_worker(config) and ROWS.exists():
+        for stale in ROWS.glob("*.json"):  # rows of an earlier session
+            stale.unlink()
 
 
 @pytest.fixture(scope="session")
@@ -95,10 +105,19 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller writes nothing either (no rows)
-        return
     recorder = config.stash.get(_RECORDER_KEY, None)
-    if recorder is None or not (recorder.rows or recorder.failed_tests):
+    if recorder is not None and (recorder.rows or recorder.failed_tests):
+        ROWS.mkdir(parents=True, exist_ok=True)
+        name = config.workerinput["workerid"] if _is_worker(config) else "main"
+        (ROWS / ("%s-%d.json" % (name, os.getpid()))).write_text(json.dumps(
+            {"variant": recorder.variant, "failed_tests": recorder.failed_tests, "rows": recorder.rows}))
+    if not _is_worker(config):  # the controller (or the only process) merges every process's rows
+        _merge_rows()
+
+
+def _merge_rows():
+    parts = [json.loads(path.read_text()) for path in sorted(ROWS.glob("*.json"))] if ROWS.exists() else []
+    if not parts:
         return
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     previous = {}
@@ -108,9 +127,11 @@ def pytest_sessionfinish(session, exitstatus):
         except ValueError:
             previous = {}
     rows = {r["cls"]: r for r in previous.get("rows", [])}
-    for cls, row in recorder.rows.items():
-        rows[cls] = dict(row, run_at=now)
-    data = {"updated_at": now, "variant": recorder.variant, "failed_tests": recorder.failed_tests,
-            "rows": list(rows.values())}
+    failed = []
+    for part in parts:
+        failed.extend(part["failed_tests"])
+        for cls, row in part["rows"].items():
+            rows[cls] = dict(row, run_at=now)
+    data = {"updated_at": now, "variant": parts[0]["variant"], "failed_tests": failed, "rows": list(rows.values())}
     LAST_RUN.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     write_report(data)
