@@ -40,6 +40,10 @@ integration: venv
 artifact: venv
 	$(BIN)/python -m pytest tests/artifact -q
 
+## The support matrix: unit + engine tests and the e2e smoke set under ansible-core 2.16-2.19 and the SDK range ends.
+matrix: venv
+	$(BIN)/nox -s matrix
+
 ## docs/reliability.md from the reliability suite's last run (tests/output/reliability/); check it in when you mean to.
 reliability-report: venv
 	$(BIN)/python scripts/reliability_report.py

@@ -14,6 +14,9 @@ import pytest
 
 from .conftest import GALAXY, FQCN_PREFIX, JUNK_FILES, REPO_ROOT, stage_collection
 
+# The built and installed collection, through Ansible itself: part of the smoke set.
+pytestmark = pytest.mark.e2e
+
 SOURCE_FILES = stage_collection.source_files(REPO_ROOT)
 MODULES = sorted(p.split("/")[-1][:-3] for p in SOURCE_FILES
                  if p.startswith("plugins/modules/") and p.endswith(".py") and not p.endswith("__init__.py"))

@@ -23,6 +23,9 @@ import pytest
 
 from .conftest import FQCN_PREFIX, NAME, NAMESPACE, REPO_ROOT, stage_collection
 
+# The built and installed collection, through Ansible itself: part of the smoke set.
+pytestmark = pytest.mark.e2e
+
 SOURCE_FILES = stage_collection.source_files(REPO_ROOT)
 PACKAGE = "ansible_collections.%s.%s" % (NAMESPACE, NAME)
 

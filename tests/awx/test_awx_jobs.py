@@ -19,7 +19,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from tests.awx.awx_job import AZURE_RM_CREDENTIAL_ENV, slice_hosts
 from tests.integration.fleet_helpers import PASSWORD, RG, arm_writes, seed, windows_vm
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.emulator, pytest.mark.e2e, pytest.mark.timeout(420)]
 
 COUNTERS = ("vm_access_changed", "vm_access_ok", "vm_access_skipped", "vm_access_failed")
 
@@ -223,11 +223,14 @@ def test_generated_passwords_with_an_awx_vault_credential(job_template, fresh_em
         assert password not in text
 
 
-def test_status_job_writes_no_change(job_template, fresh_emulator, tmp_path):
-    """vm_access_status.yml as a job template: every host ok or skipped, no writes, counts in set_stats."""
+def test_status_job_writes_no_change_and_reports_into_the_project_directory(job_template, fresh_emulator, tmp_path):
+    """vm_access_status.yml as a job template: every host ok, no writes, counts in set_stats. Without
+    vm_access_report_dir the reports land in ./vm_access_reports of the directory ansible-playbook runs in,
+    which in an AWX job is the project directory (not the launcher's home)."""
     sub = seed(fresh_emulator, windows_vm("web-01", rdp="broken"), windows_vm("web-02"),
                windows_vm("off-01", power_state="deallocated"))
-    jt = job_template("playbooks/vm_access_status.yml", {"windows": ["web-01", "web-02", "off-01"]})
+    jt = job_template("playbooks/vm_access_status.yml", {"windows": ["web-01", "web-02", "off-01"]},
+                      extra_vars={"vm_access_report_dir": None})
     mark = fresh_emulator.control.requests()[-1]["seq"] if fresh_emulator.control.requests() else 0
 
     job = jt.launch({"target": "windows"})
@@ -239,16 +242,6 @@ def test_status_job_writes_no_change(job_template, fresh_emulator, tmp_path):
     assert job.host_outcomes() == {"web-01": "ok", "web-02": "ok", "off-01": "ok"}
     assert job.set_stats == counts(ok=3)
     assert guest(fresh_emulator, sub, "web-01")["guest"]["rdp_enabled"] is False
-
-
-def test_default_report_dir_is_the_jobs_working_directory(job_template, fresh_emulator, tmp_path):
-    """Without vm_access_report_dir the reports should land in ./vm_access_reports of the directory
-    ansible-playbook runs in (argument spec), which in an AWX job is the project directory."""
-    seed(fresh_emulator, windows_vm("web-01"))
-    jt = job_template("playbooks/vm_access_status.yml", {"windows": ["web-01"]},
-                      extra_vars={"vm_access_report_dir": None})
-    job = jt.launch({"target": "windows"})
-    assert job.status == "successful", job.stdout
     project_reports = sorted((job.private_data_dir / "project" / "vm_access_reports").glob("*.json"))
     launcher_reports = sorted((job.private_data_dir / "home" / "vm_access_reports").glob("*.json"))
     assert project_reports and not launcher_reports, (project_reports, launcher_reports)

@@ -6,7 +6,7 @@ import pytest
 
 from .fleet_helpers import OLD_PASSWORD, PASSWORD, RG, arm_writes, seed, windows_vm
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.e2e]
 
 
 def recap(run):
@@ -29,9 +29,17 @@ def mixed_fleet(emulator):
     return sub, hosts
 
 
-def test_reset_rdp_fixes_every_fixable_vm_and_explains_the_rest(fresh_emulator, run_playbook):
+def test_reset_rdp_predicts_then_fixes_every_fixable_vm_explains_the_rest_and_is_idempotent(fresh_emulator,
+                                                                                             run_playbook):
     sub, hosts = mixed_fleet(fresh_emulator)
     hosts["ghost"] = {}
+    # Check mode first: predicted, nothing written.
+    check = run_playbook("playbooks/reset_rdp.yml", hosts, args=["--check"],
+                         extra_vars={"vm_access_run_tag": "CHG-1", "vm_access_agent_wait_timeout": 1})
+    assert arm_writes(fresh_emulator) == []
+    assert fresh_emulator.control.vm(sub, RG, "web-01")["guest"]["rdp_enabled"] is False
+    assert recap(check)["web-01"]["changed"] == 1 and check.results["reports"][0]["check_mode"] is True
+
     run = run_playbook("playbooks/reset_rdp.yml", hosts,
                        extra_vars={"vm_access_run_tag": "CHG-1", "vm_access_agent_wait_timeout": 1})
     assert run.returncode != 0  # two hosts fail, as they should
@@ -57,6 +65,11 @@ def test_reset_rdp_fixes_every_fixable_vm_and_explains_the_rest(fresh_emulator, 
     assert report["summary"]["by_outcome"] == {"changed": 6, "ok": 0, "skipped": 3, "failed": 2}
     assert "| web-01 | changed |" in run.results["markdown"][0]
     assert "changed=6" in run.stdout and "vm_not_running=1" in run.stdout  # the play summary
+    # Progress while the batch runs, and every skipped or failed host says why in its own output.
+    assert re.search(r"vm_access_fleet: 11/11 done \(changed 6, skipped 3, failed 2\)", run.stdout), run.stdout
+    for host, reason in (("lnx-01", "not_windows"), ("off-01", "vm_not_running"), ("noagent-01", "agent_not_ready")):
+        assert re.search(r"skipping: \[%s\] => \{[^}]*%s" % (host, reason), run.stdout, re.S), host
+    assert re.search(r"fatal: \[fw-01\]: FAILED! => \{[^}]*extension_failed", run.stdout, re.S)
 
     # Every VM got at most one write.
     writes = list(arm_writes(fresh_emulator))
@@ -72,17 +85,6 @@ def test_reset_rdp_fixes_every_fixable_vm_and_explains_the_rest(fresh_emulator, 
     assert again.returncode == 0
     assert all(v["changed"] == 0 for v in recap(again).values())
     assert arm_writes(fresh_emulator, since=mark) == []
-
-
-def test_check_mode_makes_no_write(fresh_emulator, run_playbook):
-    sub, hosts = mixed_fleet(fresh_emulator)
-    run = run_playbook("playbooks/reset_rdp.yml", hosts, args=["--check"],
-                       extra_vars={"vm_access_run_tag": "CHG-2", "vm_access_agent_wait_timeout": 1})
-    assert arm_writes(fresh_emulator) == []
-    assert fresh_emulator.control.vm(sub, RG, "web-01")["guest"]["rdp_enabled"] is False
-    per_host = recap(run)
-    assert per_host["web-01"]["changed"] == 1  # predicted
-    assert run.results["reports"][0]["check_mode"] is True
 
 
 def test_limit_and_max_fail_percentage(fresh_emulator, run_playbook):
@@ -126,6 +128,10 @@ def test_generated_passwords_live_only_in_the_vault_file(fresh_emulator, run_pla
     vms = [windows_vm("web-%02d" % i) for i in range(1, 4)] + [windows_vm("off-01", power_state="deallocated")]
     sub = seed(fresh_emulator, *vms)
     hosts = {vm["name"]: {"resource_group": RG, "vm_name": vm["name"]} for vm in vms}
+    # Without a vault secret nothing is set: the passwords would have nowhere to go.
+    refused = run_playbook("playbooks/reset_password.yml", hosts, extra_vars={"vm_access_generate_passwords": True})
+    assert refused.returncode != 0 and "vault_unavailable" in refused.stdout
+    assert arm_writes(fresh_emulator) == []
     vault_pass = tmp_path / "vault-pass.txt"
     vault_pass.write_text("correct horse battery staple\n")
     vault_file = tmp_path / "passwords.vault"
@@ -149,22 +155,17 @@ def test_generated_passwords_live_only_in_the_vault_file(fresh_emulator, run_pla
     assert len({r["password"] for r in document.values()}) == 3
 
 
-def test_generated_passwords_need_a_vault_secret(fresh_emulator, run_playbook):
-    seed(fresh_emulator, windows_vm("web-01"))
-    run = run_playbook("playbooks/reset_password.yml", {"web-01": {"resource_group": RG, "vm_name": "web-01"}},
-                       extra_vars={"vm_access_generate_passwords": True})
-    assert run.returncode != 0 and "vault_unavailable" in run.stdout
-    assert arm_writes(fresh_emulator) == []
-
-
 def test_status_playbook_and_azure_rm_style_hostvars_by_fqcn(fresh_emulator, run_playbook):
     sub = seed(fresh_emulator, windows_vm("web-01"), windows_vm("lnx-01", os="linux"))
     vm_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/web-01" % (sub, RG)
     hosts = {"web-01_abcd": {"id": vm_id, "resource_group": RG, "name": "web-01",
                              "os_disk": {"operating_system_type": "windows"}, "powerstate": "running"},
-             "lnx": {"resource_group": RG, "name": "lnx-01"}}
+             "lnx": {"resource_group": RG, "name": "lnx-01"},
+             "gone": {"resource_group": RG, "vm_name": "deleted-vm"}}
     run = run_playbook("azure_ops.vm_access.vm_access_status", hosts)
-    assert run.returncode == 0, run.stdout
+    assert run.returncode != 0, run.stdout  # the VM that could not be read fails, with its reason
     report = {vm["host"]: vm for vm in run.results["reports"][0]["vms"]}
     assert report["web-01_abcd"]["power_state"] == "running" and report["lnx"]["os_type"] == "Linux"
+    assert (report["gone"]["outcome"], report["gone"]["reason"]) == ("failed", "vm_not_found")
+    assert recap(run)["gone"]["failed"] == 1 and recap(run)["lnx"]["failed"] == 0
     assert arm_writes(fresh_emulator) == []

@@ -21,7 +21,7 @@ from tests.integration.fleet_helpers import RG, seed, windows_vm
 
 from .helpers import TRACEBACK, ext_puts, landed
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.emulator, pytest.mark.e2e, pytest.mark.timeout(420)]
 GROUP = "both paths"
 RUN_TAG = "CHG-BOTH"
 SKIP_REASONS = {"not_windows", "vm_not_running", "agent_not_ready", "extensions_disallowed"}
@@ -59,9 +59,8 @@ MODULE_PLAY = [{
             "resource_group": "{{ resource_group }}", "vm_name": "{{ vm_name }}", "reset": "rdp",
             "run_tag": RUN_TAG, "wait_timeout": 20, "poll_interval": 0.2},
          "delegate_to": "localhost", "register": "reset", "ignore_errors": True},
-        {"name": "Save", "ansible.builtin.copy": {"content": "{{ reset | to_json }}",
-                                                   "dest": "{{ results_dir }}/{{ inventory_hostname }}.json"},
-         "delegate_to": "localhost"},
+        {"name": "Save", "delegate_to": "localhost", "ansible.builtin.copy": {
+            "content": "{{ reset | to_json }}", "dest": "{{ results_dir }}/{{ inventory_hostname }}.json"}},
     ],
 }]
 

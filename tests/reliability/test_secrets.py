@@ -21,7 +21,7 @@ from tests.integration.fleet_helpers import PASSWORD, RG, seed, windows_vm
 
 from .helpers import TOKEN_PATTERN, TRACEBACK, secret_hits
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(500)]
+pytestmark = [pytest.mark.emulator, pytest.mark.e2e, pytest.mark.timeout(500)]
 GROUP = "secrets"
 
 

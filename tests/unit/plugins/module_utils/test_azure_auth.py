@@ -922,6 +922,11 @@ def test_build_workload_identity_credential(tmp_path):
     assert credential._client._authority == "https://127.0.0.1:1"
 
 
+def base_url(client):
+    """The ARM endpoint a ComputeManagementClient talks to (its configuration holds it from SDK 31 on)."""
+    return getattr(client._config, "base_url", None) or client._client._base_url
+
+
 def test_compute_client_configuration():
     from azure.mgmt.compute import ComputeManagementClient
 
@@ -930,7 +935,7 @@ def test_compute_client_configuration():
     client = compute_client(object(), "sub", cloud, retry_total=3, retry_backoff_factor=0.1, retry_backoff_max=5)
     assert isinstance(client, ComputeManagementClient)
     config = client._config
-    assert config.base_url == "https://127.0.0.1:8443"
+    assert base_url(client) == "https://127.0.0.1:8443"
     assert config.credential_scopes == ["https://management.core.windows.net/.default"]
     assert (config.retry_policy.total_retries, config.retry_policy.backoff_factor,
             config.retry_policy.backoff_max) == (3, 0.1, 5)
@@ -945,7 +950,7 @@ def test_session_on_a_discovered_cloud(https_server, tmp_path, home, no_az):
     assert session.default_subscription == "sub-env"
     assert session.cloud.is_custom and session.cloud.resource_manager == https_server.base_url
     api = session.api()
-    assert api.subscription_id == "sub-env" and api.client._config.base_url == https_server.base_url
+    assert api.subscription_id == "sub-env" and base_url(api.client) == https_server.base_url
     assert session.api("other-sub").client._config.subscription_id == "other-sub"
     assert session.api("SUB-ENV") is api  # one client per subscription, whatever the case
     assert session.credential._instance_discovery is False
