@@ -29,8 +29,9 @@ def mixed_fleet(emulator):
     return sub, hosts
 
 
-def test_reset_rdp_predicts_then_fixes_every_fixable_vm_explains_the_rest_and_is_idempotent(fresh_emulator,
-                                                                                             run_playbook):
+def test_reset_rdp_predicts_fixes_explains_and_is_idempotent(fresh_emulator, run_playbook):
+    """Check mode predicts; the run fixes every fixable VM and explains the rest; the same run tag again
+    writes nothing."""
     sub, hosts = mixed_fleet(fresh_emulator)
     hosts["ghost"] = {}
     # Check mode first: predicted, nothing written.
