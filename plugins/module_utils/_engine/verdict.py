@@ -91,4 +91,6 @@ def summarize(results):
         by_outcome[result["outcome"]] = by_outcome.get(result["outcome"], 0) + 1
         if result.get("reason"):
             by_reason[result["reason"]] = by_reason.get(result["reason"], 0) + 1
-    return {"total": len(results), "by_outcome": by_outcome, "by_reason": by_reason}
+    # The counters the role publishes with set_stats (AWX keeps them as the job's artifacts).
+    stats = dict(("vm_access_%s" % outcome, count) for outcome, count in by_outcome.items())
+    return {"total": len(results), "by_outcome": by_outcome, "by_reason": by_reason, "stats": stats}
