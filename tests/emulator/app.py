@@ -11,6 +11,8 @@ from . import identity
 from .arm import ArmHandler, parse_arm_path
 from .control import ControlApi, require_key
 from .errors import ArmError, json_response
+from .keyvault import KeyVaultHandler
+from .kv_control import add_routes as add_key_vault_control_routes
 from .throttling import retry_headers
 
 
@@ -36,7 +38,10 @@ async def emulator_middleware(request: web.Request, handler):
         return await handler(request)
     store = request.app["store"]
     request["extra_headers"] = {}
-    is_arm = path[:15].lower() == "/subscriptions/" or path.lower() == "/subscriptions"
+    key_vault = KeyVaultHandler.log_info(request)   # a vault host: Key Vault answers, whatever the path
+    if key_vault is not None:
+        request["log"], handler = key_vault, request.app["keyvault"]
+    is_arm = key_vault is None and (path[:15].lower() == "/subscriptions/" or path.lower() == "/subscriptions")
     arm_path = parse_arm_path(path) if is_arm else None
     request["arm_path"] = arm_path
     rule = store.faults.match(request.method, path, arm_path.vm if arm_path else None) if store.faults.rules else None
@@ -102,7 +107,7 @@ def _log(store, request: web.Request, status: int, is_arm: bool, arm_path, throt
     kind = info.get("kind") or ("read" if is_arm else _kind_for(request.path))
     store.log.record(request.method, request.path, request.query_string, status, info.get("principal"), kind,
                      info.get("subscription") or (arm_path.sub if arm_path else None),
-                     info.get("vm") or (arm_path.vm if arm_path else None), throttled)
+                     info.get("vm") or (arm_path.vm if arm_path else None), throttled, info.get("vault"))
 
 
 async def _not_found(request: web.Request):
@@ -117,7 +122,9 @@ def build_app(store, control_key: str, initial_fleet: dict | None = None) -> web
     app["store"] = store
     app["control_key"] = control_key
     app["arm"] = ArmHandler(store)
+    app["keyvault"] = KeyVaultHandler(store)
     ControlApi(store, initial_fleet).add_routes(app)
     identity.add_routes(app)
+    add_key_vault_control_routes(app)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

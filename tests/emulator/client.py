@@ -99,6 +99,27 @@ class ControlClient:
     def set_config(self, **changes) -> dict:
         return self._call("PATCH", "config", changes)
 
+    # --- Key Vault ------------------------------------------------------------------------------
+    def key_vaults(self) -> dict:
+        """{dns_suffix, resource, proxy_url, vaults: [summary without secret values]}"""
+        return self._call("GET", "keyvault/vaults")
+
+    def add_key_vault(self, name: str, **spec) -> dict:
+        return self._call("POST", "keyvault/vaults", {"name": name, **spec})
+
+    def add_key_vault_role(self, vault: str, principal: str, role: str | None = None,
+                           data_actions: list | None = None) -> dict:
+        body = {"principal": principal, **({"role": role} if role else {"data_actions": data_actions})}
+        return self._call("POST", f"keyvault/vaults/{vault}/role-assignments", body)
+
+    def set_key_vault_secret(self, vault: str, name: str, value: str, **props) -> dict:
+        """Seed a version (props: content_type, tags, enabled); returns {name, version, id}."""
+        return self._call("PUT", f"keyvault/vaults/{vault}/secrets/{name}", {"value": value, **props})
+
+    def key_vault_secret(self, vault: str, name: str) -> dict:
+        """Every version of a secret with its value, oldest first; {name, deleted, versions}."""
+        return self._call("GET", f"keyvault/vaults/{vault}/secrets/{name}")
+
     def close(self) -> None:
         self._session.close()
 

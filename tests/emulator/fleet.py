@@ -18,6 +18,7 @@ import yaml
 from .agent import AGENT_ALIASES, AGENT_STATES, set_agent
 from .guest import Account, Guest, hash_password
 from .handlers import major_minor, seeded_build
+from .kv_fleet import seed_key_vaults, validate_key_vaults
 from .model import VM, Extension, Principal, ResourceGroup, secret_digest
 
 DEMO_FLEET = Path(__file__).with_name("fleets") / "demo.yml"
@@ -37,7 +38,8 @@ VM_KEYS = {"name", "count", "start", "os", "size", "location", "admin_username",
            "firewall_service_running", "domain_controller", "password_policy", "vmaccess_user_mode", "failure_mode",
            "failure_message", "accounts", "extension", "extensions", "extension_duration_s", "agent_ready_after_s",
            "agent_timeout_s", "agent_down_since_s", "tags", "image"}
-TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size"}
+TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size",
+            "key_vaults"}
 
 
 class FleetError(ValueError):
@@ -102,6 +104,10 @@ def _validate(data: dict) -> None:
             _require(bool(rg.get("name")), where, "needs a name")
             for vi, spec in enumerate(rg.get("vms") or []):
                 _validate_vm({**(data.get("defaults") or {}), **spec}, f"{where}.vms[{vi}]")
+    try:
+        validate_key_vaults(data.get("key_vaults"))
+    except ValueError as exc:
+        raise FleetError(str(exc)) from None
 
 
 def _validate_vm(spec: dict, where: str) -> None:
@@ -199,7 +205,12 @@ class FleetSeeder:
                         vm = self._make_vm(sub.id, rg, spec, i, rng)
                         rg.vms[vm.name.lower()] = vm
                         vm_total += 1
-        return {"vms_added": vm_total, "vms_total": store.vm_count(), "secrets": created_secrets}
+        try:   # after the principals and subscriptions their role assignments and ids refer to
+            vaults = seed_key_vaults(store, fleet.get("key_vaults"))
+        except ValueError as exc:
+            raise FleetError(str(exc)) from None
+        return {"vms_added": vm_total, "vms_total": store.vm_count(), "secrets": created_secrets,
+                "key_vaults_added": vaults}
 
     def _make_vm(self, sub_id: str, rg: ResourceGroup, spec: dict, i: int, rng: random.Random) -> VM:
         name = spec["name"].format(i=i) if "{" in spec["name"] else spec["name"]

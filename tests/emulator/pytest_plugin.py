@@ -46,6 +46,8 @@ def emulator_env_vars(emulator: EmulatorProcess) -> dict[str, str]:
     env["ARM_CLOUD_METADATA_URL"] = emulator.info["metadata_url"]
     env["AZURE_DISABLE_INSTANCE_DISCOVERY"] = "true"
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    # Key Vault hosts (https://<vault>.vault.azure-emulator.local) are reached through the emulator's proxy
+    env["HTTPS_PROXY"] = env["https_proxy"] = emulator.info["https_proxy"]
     return env
 
 

@@ -10,7 +10,8 @@ import time
 from collections import Counter, deque
 from urllib.parse import parse_qsl, urlencode
 
-FIELDS = ("seq", "ts", "method", "path", "query", "status", "principal", "kind", "subscription", "vm", "throttled")
+FIELDS = ("seq", "ts", "method", "path", "query", "status", "principal", "kind", "subscription", "vm", "throttled",
+          "vault")
 SECRET_PARAMS = ("secret", "password", "token", "assertion", "key", "sig")
 
 
@@ -43,10 +44,10 @@ class RequestLog:
         self.counters: Counter = Counter()
 
     def record(self, method: str, path: str, query: str, status: int, principal: str | None, kind: str,
-               subscription: str | None, vm: str | None, throttled: bool) -> None:
+               subscription: str | None, vm: str | None, throttled: bool, vault: str | None = None) -> None:
         self._seq += 1
         self._entries.append((self._seq, time.time(), method, path, redact_query(query), status, principal, kind,
-                              subscription, vm, throttled))
+                              subscription, vm, throttled, vault))
         c = self.counters
         c["total"] += 1
         c[f"kind:{kind}"] += 1

@@ -17,6 +17,8 @@ from .app import build_app
 from .config import Config
 from .fleet import FleetSeeder, load_fleet, make_principal
 from .identity import CLOUD_NAME
+from .kv_control import env_entries as key_vault_env
+from .proxy import ConnectProxy
 from .state import AUDIENCE, Store
 from .tls import make_server_context
 
@@ -56,6 +58,8 @@ def write_env_files(state_dir: Path, store: Store, port: int, ca_file: Path, key
         "AZURE_EMULATOR_URL": url,
         "AZURE_EMULATOR_CONTROL_KEY": key,
     }
+    kv_variables, kv_info = key_vault_env(store)
+    env.update(kv_variables)
     info = {
         **env, "url": url, "port": port, "pid": os.getpid(), "audience": AUDIENCE, "ca_file": str(ca_file),
         "state_dir": str(state_dir), "cloud_name": CLOUD_NAME, "time_scale": store.config.time_scale,
@@ -67,6 +71,7 @@ def write_env_files(state_dir: Path, store: Store, port: int, ca_file: Path, key
         "msi": {"identity_endpoint": f"{url}/msi/token", "identity_header": store.identity_header,
                 "client_id": store.msi.client_id, "object_id": store.msi.object_id},
         "subscriptions": [s.id for s in store.subscriptions.values()],
+        **kv_info,
     }
     sh = "".join(f"export {k}={shlex.quote(str(v))}\n" for k, v in env.items())
     _atomic_write(state_dir / "env.sh", sh)
@@ -110,6 +115,8 @@ async def serve(fleet_source, state_dir: Path, port: int = 0, time_scale: float 
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]
     store.base_url = f"https://{HOST}:{bound}"
+    proxy = ConnectProxy(store, bound)   # reaches vault hosts (https://<vault>.vault.azure-emulator.local)
+    store.key_vaults.proxy_url = f"http://{HOST}:{await proxy.start()}"
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,4 +126,5 @@ async def serve(fleet_source, state_dir: Path, port: int = 0, time_scale: float 
     print(f"azure emulator serving {store.base_url} ({store.vm_count()} VMs); env: {state_dir / 'env.sh'}",
           flush=True)
     await stop.wait()
+    await proxy.close()
     await runner.cleanup()

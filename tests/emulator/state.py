@@ -12,6 +12,7 @@ from .clock import Clock
 from .config import Config
 from .extensions import ExtensionService
 from .faults import FaultSet
+from .kv_model import KeyVaults
 from .model import VM, Operation, Principal, ResourceGroup, Subscription, Token
 from .oplinks import OperationLinks
 from .render import Renderer
@@ -54,6 +55,7 @@ class Store:
         self.subscriptions: dict[str, Subscription] = {}
         self.operations: OrderedDict[str, Operation] = OrderedDict()
         self.default_subscription: str | None = None
+        self.key_vaults = KeyVaults()
 
     # --- config -----------------------------------------------------------------------------
     def apply_config(self, changes: dict) -> None:
@@ -75,6 +77,7 @@ class Store:
         self.log.reset_counters()
         self.counters.clear()
         self.faults.clear()
+        self.key_vaults.clear()
         self.throttler.reset()
         self.throttler.throttled_count = 0
 

@@ -40,8 +40,8 @@ def _listening_addresses(pid: int) -> list[str]:
 
 def test_binds_only_loopback(emulator):
     addresses = _listening_addresses(emulator.pid)
-    port_hex = f"{emulator.info['port']:04X}"
-    assert addresses == [f"tcp:0100007F:{port_hex}"]
+    ports = (emulator.info["port"], int(emulator.info["https_proxy"].rsplit(":", 1)[1]))   # HTTPS + Key Vault proxy
+    assert sorted(addresses) == sorted(f"tcp:0100007F:{port:04X}" for port in ports)
 
 
 def test_cli_env_files_and_clean_shutdown(tmp_path):
@@ -54,7 +54,11 @@ def test_cli_env_files_and_clean_shutdown(tmp_path):
         names = [line.split("=", 1)[0].replace("export ", "") for line in lines]
         assert names == ["AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT",
                          "AZURE_CLOUD_ENVIRONMENT", "REQUESTS_CA_BUNDLE", "AZURE_EMULATOR_URL",
-                         "AZURE_EMULATOR_CONTROL_KEY"]
+                         "AZURE_EMULATOR_CONTROL_KEY", "AZURE_EMULATOR_KEY_VAULT_URL", "AZURE_EMULATOR_HTTPS_PROXY",
+                         "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"]
+        assert process.env["HTTPS_PROXY"] == process.info["https_proxy"]
+        assert process.info["https_proxy"].startswith("http://127.0.0.1:")
+        assert process.env["AZURE_EMULATOR_KEY_VAULT_URL"] == ""            # this fleet has no vault
         assert process.env["AZURE_CLOUD_ENVIRONMENT"] == process.url
         assert process.info["pid"] == process.pid and process.info["port"] > 0
         for key in ("audience", "ca_file", "reader", "msi", "subscriptions"):
