@@ -174,6 +174,7 @@ class ControlApi:
     async def counters(self, request):
         data = self.store.log.summary(self.store.counters)
         data["throttled_by_emulator"] = self.store.throttler.throttled_count
+        data.update({key: self.store.counters[key] for key in ("run_commands", "run_command_runs")})
         return json_response(data)
 
     async def list_vms(self, request):

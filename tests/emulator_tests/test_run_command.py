@@ -54,6 +54,9 @@ def test_the_post_is_a_long_running_operation_like_azures(azure):
                       "displayStatus": "Provisioning succeeded", "message": ""}
     assert "Windows IP Configuration" in stdout["message"]
     assert azure.raw("GET", local(azure, location.replace("&h=", "&h=x"))).status_code == 400   # signed
+    kinds = {(r["method"], r["kind"]) for r in azure.control.requests() if "/runCommand" in r["path"]
+             or "/operations/" in r["path"]}
+    assert kinds == {("POST", "write"), ("GET", "operation")}
 
 
 def test_the_check_script_reports_the_schema_and_changes_nothing(azure):
@@ -157,6 +160,13 @@ def test_a_reader_may_list_commands_but_not_run_them(azure):
     compute = make_compute(azure.emulator, credential)
     assert any(doc.id == "RDPSettings" for doc in compute.virtual_machine_run_commands.list("westeurope"))
     token = credential.get_token(azure.emulator.info["audience"] + ".default").token
+    narrow = azure.control.add_principal(actions=["Microsoft.Compute/virtualMachines/*"])
+    narrow_token = make_credential(azure.emulator, narrow["client_id"], narrow["secret"], narrow["tenant"]).get_token(
+        azure.emulator.info["audience"] + ".default").token
+    docs = azure.raw("GET", f"/subscriptions/{azure.sub}/providers/Microsoft.Compute/locations/westeurope/runCommands"
+                            "?api-version=2024-11-01", token=narrow_token)
+    assert docs.status_code == 403 and "'Microsoft.Compute/locations/runCommands/read'" in docs.json()["error"][
+        "message"]
     denied = post_run_command(azure, "win1", {"commandId": "IPConfig"}, token=token)
     scope = f"/subscriptions/{azure.sub}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/win1"
     oid = reader["object_id"]
@@ -210,3 +220,14 @@ def test_control_api_reports_runs_and_sets_the_duration(azure):
     job = vm["run_command"]["jobs"][-1]
     assert job["command_id"] == "RunPowerShellScript" and json.loads(job["stdout"].split(" ", 1)[1])["version"] == 1
     assert vm["run_history"][-1]["kind"] == "run_command" and vm["run_command"]["extension"] == "RunCommandWindows"
+    counters = azure.control.counters()
+    assert counters["run_commands"] == 1 and counters["run_command_runs"] == 1
+
+
+def test_the_sdk_models_serialize_to_what_the_emulator_reads(azure):
+    from azure.mgmt.compute.models import RunCommandInput, RunCommandInputParameter
+    azure.add_vms({"name": "win1", **QUICK})
+    body = RunCommandInput(command_id="SetRDPPort", parameters=[RunCommandInputParameter(name="RDPPORT", value="3391")])
+    poller = azure.compute.virtual_machines.begin_run_command(RG, "win1", body, polling_interval=0.05)
+    assert stdout_of(poller.result(timeout=30)).startswith("Get RDP PortNumber: 3389\nSetting RDP PortNumber to 3391")
+    assert rdp(azure, "win1")["port"] == 3391
