@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -19,7 +19,12 @@ from .errors import ArmError, json_response
 from .extensions import parse_extension_body
 from .listing import list_page, parse_list_query
 from .model import VM, Operation
+from .network_api import ACTIONS as NETWORK_ACTIONS
+from .network_api import OPERATION_KINDS as NETWORK_OPERATION_KINDS
+from .network_api import NetworkApi, parse_network_path
 from .oplinks import invalid_operation_uri
+from .runcommand import ACTIONS as RUN_COMMAND_ACTIONS
+from .runcommand import RunCommandApi, parse_runcommand_path, run_command_result
 from .state import AUDIENCE, Store
 from .throttling import retry_headers
 
@@ -31,12 +36,13 @@ EXTENSION_EXPANDS = ("instanceview",)
 
 @dataclass
 class ArmPath:
-    kind: str               # subscription | rg | vm_list_sub | vm_list_rg | vm | vm_iv | ext_list | ext | operation
-    sub: str
+    kind: str               # subscription | rg | vm_list_sub | vm_list_rg | vm | vm_iv | ext_list | ext | operation,
+    sub: str                # and the Run Command and Network kinds of runcommand.py / network_api.py
     rg: str | None = None
     vm: str | None = None
     ext: str | None = None
     op_id: str | None = None
+    extra: dict = field(default_factory=dict)   # names of the other kinds, and their RBAC scope
 
 
 def parse_arm_path(path: str) -> ArmPath | None:
@@ -52,6 +58,9 @@ def parse_arm_path(path: str) -> ArmPath | None:
     if (lrest[:3] == ["providers", "microsoft.compute", "locations"] and len(rest) == 6
             and lrest[4] == "operations"):
         return ArmPath("operation", sub, op_id=rest[5])
+    extra = _parse_extra_path(sub, rest, lrest)
+    if extra is not None:
+        return extra
     if lrest[0] != "resourcegroups" or len(rest) < 2:
         return None
     rg, tail, ltail = rest[1], rest[2:], lrest[2:]
@@ -67,10 +76,23 @@ def parse_arm_path(path: str) -> ArmPath | None:
         return ArmPath("vm", sub, rg, vm)
     if ltail[1:] == ["instanceview"]:
         return ArmPath("vm_iv", sub, rg, vm)
+    if ltail[1:] == ["runcommand"]:
+        return ArmPath("vm_runcommand", sub, rg, vm)
     if ltail[1] == "extensions" and len(tail) == 2:
         return ArmPath("ext_list", sub, rg, vm)
     if ltail[1] == "extensions" and len(tail) == 3:
         return ArmPath("ext", sub, rg, vm, tail[2])
+    return None
+
+
+def _parse_extra_path(sub: str, rest: list[str], lrest: list[str]) -> ArmPath | None:
+    """Run Command documents and Microsoft.Network resources (routes of runcommand.py and network_api.py)."""
+    found = parse_runcommand_path(sub, rest, lrest)
+    if found is not None:
+        return ArmPath(found[0], sub, extra=found[1])
+    found = parse_network_path(sub, rest, lrest)
+    if found is not None:
+        return ArmPath(found[0], sub, found[1], extra=found[2])
     return None
 
 
@@ -87,10 +109,14 @@ ACTIONS = {
     ("ext", "PUT"): ("Microsoft.Compute/virtualMachines/extensions/write", "write"),
     ("ext", "DELETE"): ("Microsoft.Compute/virtualMachines/extensions/delete", "write"),
     ("operation", "GET"): ("Microsoft.Compute/locations/operations/read", "read"),
+    **RUN_COMMAND_ACTIONS, **NETWORK_ACTIONS,
 }
+OPERATION_KINDS = ("operation", *NETWORK_OPERATION_KINDS)
 
 
 def scope_of(p: ArmPath) -> str:
+    if "scope" in p.extra:
+        return p.extra["scope"]
     scope = f"/subscriptions/{p.sub}"
     if p.kind == "operation":
         return scope
@@ -160,6 +186,7 @@ def _expand(request: web.Request, allowed: tuple[str, ...], lenient: bool) -> st
 class ArmHandler:
     def __init__(self, store: Store):
         self.store = store
+        self.extra_routes = {**RunCommandApi(store).routes(), **NetworkApi(store).routes()}
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         store = self.store
@@ -181,12 +208,12 @@ class ArmHandler:
         action = ACTIONS.get((p.kind, method))
         if action is None:
             raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
-        log["kind"] = "operation" if p.kind == "operation" else action[1]
+        log["kind"] = "operation" if p.kind in OPERATION_KINDS else action[1]
         store.subscription(p.sub)
         if not principal.may(action[0], p.sub):
             raise errors.authorization_failed(principal.object_id, action[0], scope_of(p))
         headers.update(store.throttler.arm(action[1], p.sub, principal.object_id))
-        handler = getattr(self, f"_{p.kind}_{method.lower()}")
+        handler = getattr(self, f"_{p.kind}_{method.lower()}", None) or self.extra_routes[(p.kind, method)]
         return await handler(request, p, api_version)
 
     # --- reads --------------------------------------------------------------------------------
@@ -274,7 +301,8 @@ class ArmHandler:
                 headers["Location"] = store.operation_url(op, monitor=True)
                 return web.Response(status=202, headers=headers)
             if op.status == "Succeeded":
-                return web.Response(status=200)
+                result = run_command_result(op)     # a run command's Location ends with its RunCommandResult
+                return web.Response(status=200) if result is None else json_response(result)
         return json_response(self._operation_body(op))
 
     def _operation_body(self, op: Operation) -> dict:
@@ -286,6 +314,9 @@ class ArmHandler:
                     "name": op.id}
             if op.error:
                 body["error"] = op.error
+            result = run_command_result(op)
+            if result is not None:
+                body = {**body, "properties": {"output": result}, "name": op.id}
         return body
 
     # --- writes -------------------------------------------------------------------------------

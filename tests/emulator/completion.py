@@ -59,6 +59,9 @@ class Completion:
                        f"VM '{vm.name}' has not reported status for VM agent or extensions. Please verify the VM "
                        "has a running VM agent, and can establish outbound connections to Azure storage.")
             self._record_run(vm, op, "agent_timeout", None)
+        elif op.kind == "runcommand":
+            from .runcommand import complete_run_command   # here: runcommand imports extensions imports this
+            complete_run_command(self.store, vm, ext, op)
         else:
             self._run_in_guest(vm, ext, op)
 

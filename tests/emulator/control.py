@@ -9,6 +9,7 @@ import time
 from aiohttp import web
 
 from .agent import normalize_agent, set_agent
+from .control_extras import EXTRA_FIELDS, extras_state, patch_extras, validate_extras, vm_started
 from .errors import ArmError, json_response
 from .fleet import FleetError, FleetSeeder, load_fleet, make_principal
 from .guest import Account, hash_password
@@ -72,14 +73,16 @@ def vm_state(store, vm: VM) -> dict:
                              else None),
         "allow_extension_operations": vm.allow_extension_operations,
         "extension_duration_s": vm.extension_duration_s, "extensions": extensions, "guest": vm.guest.to_dict(),
-        "run_count": vm.run_count, "run_history": vm.run_history,
+        "run_count": vm.run_count, "run_history": vm.run_history, **extras_state(store, vm),
     }
 
 
 def patch_vm(store, vm: VM, changes: dict) -> None:
-    unknown = set(changes) - VM_FIELDS - set(GUEST_FIELDS)
+    unknown = set(changes) - VM_FIELDS - set(GUEST_FIELDS) - EXTRA_FIELDS
     if unknown:
-        raise ValueError(f"unknown VM fields {sorted(unknown)}; allowed: {sorted(VM_FIELDS | set(GUEST_FIELDS))}")
+        allowed = sorted(VM_FIELDS | set(GUEST_FIELDS) | EXTRA_FIELDS)
+        raise ValueError(f"unknown VM fields {sorted(unknown)}; allowed: {allowed}")
+    validate_extras(changes)
     store.extensions.settle_vm(vm)
     guest_changes = dict(changes.get("guest") or {})
     guest_changes.update({k: v for k, v in changes.items() if k in GUEST_FIELDS})
@@ -111,6 +114,7 @@ def patch_vm(store, vm: VM, changes: dict) -> None:
             setattr(vm, key, changes[key])
     if "allow_extension_operations" in changes:
         vm.allow_extension_operations = bool(changes["allow_extension_operations"])
+    patch_extras(store, vm, changes)
     _patch_power_and_agent(store, vm, changes)
 
 
@@ -120,6 +124,8 @@ def _patch_power_and_agent(store, vm: VM, changes: dict) -> None:
     was_running = vm.power_state == "running"
     if "power_state" in changes:
         vm.power_state = str(changes["power_state"])
+        if vm.power_state == "running" and not was_running:
+            vm_started(vm)
         if vm.power_state == "running" and not was_running and agent is None and vm.agent != "not_ready":
             agent = "starting"
         if was_running and vm.power_state != "running":
@@ -168,6 +174,7 @@ class ControlApi:
     async def counters(self, request):
         data = self.store.log.summary(self.store.counters)
         data["throttled_by_emulator"] = self.store.throttler.throttled_count
+        data.update({key: self.store.counters[key] for key in ("run_commands", "run_command_runs")})
         return json_response(data)
 
     async def list_vms(self, request):

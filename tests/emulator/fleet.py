@@ -20,6 +20,9 @@ from .guest import Account, Guest, hash_password
 from .handlers import major_minor, seeded_build
 from .kv_fleet import seed_key_vaults, validate_key_vaults
 from .model import VM, Extension, Principal, ResourceGroup, secret_digest
+from .network import make_rg_network, set_nic_nsg, validate_network_spec, validate_nsg_spec
+from .rdp_spec import RDP_KEYS, seed_rdp, validate_rdp_spec
+from .runcommand import vm_run_command
 
 DEMO_FLEET = Path(__file__).with_name("fleets") / "demo.yml"
 DISTRIBUTED = ("os", "power_state", "agent", "rdp", "failure_mode", "vmaccess_user_mode", "size")
@@ -37,7 +40,7 @@ VM_KEYS = {"name", "count", "start", "os", "size", "location", "admin_username",
            "agent", "allow_extension_operations", "rdp", "rdp_enabled", "firewall_rule_enabled", "rdp_port",
            "firewall_service_running", "domain_controller", "password_policy", "vmaccess_user_mode", "failure_mode",
            "failure_message", "accounts", "extension", "extensions", "extension_duration_s", "agent_ready_after_s",
-           "agent_timeout_s", "agent_down_since_s", "tags", "image"}
+           "agent_timeout_s", "agent_down_since_s", "tags", "image", "nsg", "run_command_duration_s"} | RDP_KEYS
 TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size",
             "key_vaults"}
 
@@ -100,8 +103,10 @@ def _validate(data: dict) -> None:
         _check_keys(sub, {"id", "name", "resource_groups"}, f"subscriptions[{si}]")
         for ri, rg in enumerate(sub.get("resource_groups") or []):
             where = f"subscriptions[{si}].resource_groups[{ri}]"
-            _check_keys(rg, {"name", "location", "tags", "vms"}, where)
+            _check_keys(rg, {"name", "location", "tags", "vms", "network"}, where)
             _require(bool(rg.get("name")), where, "needs a name")
+            if "network" in rg:
+                _check_with(lambda: validate_network_spec(rg["network"]), where)
             for vi, spec in enumerate(rg.get("vms") or []):
                 _validate_vm({**(data.get("defaults") or {}), **spec}, f"{where}.vms[{vi}]")
     try:
@@ -110,8 +115,22 @@ def _validate(data: dict) -> None:
         raise FleetError(str(exc)) from None
 
 
+def _check_with(check, where: str) -> None:
+    """Run a module's validator and report its ValueError ('field: why') under the fleet path."""
+    try:
+        check()
+    except ValueError as exc:
+        raise FleetError(f"{where}: {exc}") from None
+
+
 def _validate_vm(spec: dict, where: str) -> None:
     _check_keys(spec, VM_KEYS, where)
+    _check_with(lambda: validate_rdp_spec(spec), where)
+    if "nsg" in spec:
+        _check_with(lambda: validate_nsg_spec(spec["nsg"]), where)
+    duration = spec.get("run_command_duration_s")
+    _require(duration is None or (isinstance(duration, (int, float)) and duration >= 0), where,
+             "run_command_duration_s must be a number of seconds")
     _require(isinstance(spec.get("name"), str) and spec["name"], where, "needs a name (pattern like 'web-{i:03d}')")
     count = spec.get("count", 1)
     _require(isinstance(count, int) and count >= 0, where, "count must be a non-negative integer")
@@ -198,6 +217,8 @@ class FleetSeeder:
                     rg = ResourceGroup(name=rg_spec["name"], location=rg_spec.get("location", "westeurope"),
                                        tags=dict(rg_spec.get("tags") or {}))
                     sub.resource_groups[rg.name.lower()] = rg
+                if "network" in rg_spec:   # else the defaults, made on first use (network.rg_network)
+                    rg.network = make_rg_network(rg, rg_spec["network"])
                 for vm_spec in rg_spec.get("vms") or []:
                     spec = {**(fleet.get("defaults") or {}), **vm_spec}
                     start = int(spec.get("start", 1))
@@ -230,6 +251,11 @@ class FleetSeeder:
                 rng=random.Random(rng.getrandbits(64)), fingerprint_key=secrets.token_bytes(16))
         set_agent(self.store, vm, agent)
         vm.guest = self._make_guest(spec, admin, rng)
+        seed_rdp(vm.guest, {k: v for k, v in spec.items() if k in RDP_KEYS}, rng, vm.vm_id)
+        if spec.get("nsg") is not None:
+            set_nic_nsg(rg, vm, spec["nsg"])
+        if spec.get("run_command_duration_s") is not None:
+            vm_run_command(vm).duration_s = float(spec["run_command_duration_s"])
         ext_spec = _pick(spec.get("extension"), rng)
         if isinstance(ext_spec, dict) and rng.random() < float(ext_spec.get("probability", 1.0)):
             ext = make_extension(vm, ext_spec)
@@ -259,7 +285,7 @@ class FleetSeeder:
             guest.firewall_service_running = False
         elif mode.startswith("message:"):
             guest.failure_message = mode[len("message:"):].strip()
-        guest.add_account(Account(name=admin, admin=True, enabled=True))
+        guest.add_account(Account(name=admin, admin=True, enabled=True, builtin=True))
         for acc in spec.get("accounts") or []:
             account = Account(name=acc["name"], admin=bool(acc.get("admin", True)),
                               enabled=bool(acc.get("enabled", True)))

@@ -12,6 +12,8 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
+from .rdp import RDP_TCP_RULE, RdpGuest, rdp_state
+
 PBKDF2_ITERATIONS = 20_000   # slow enough to be a real KDF, fast enough for fleets
 
 FAIL_EMPTY_PASSWORD = "The Admin User Account password cannot be null or empty if provided the username."
@@ -23,7 +25,7 @@ FAIL_POLICY = ("Cannot update Remote Desktop Connection settings for Administrat
 FAIL_FIREWALL_SERVICE = ("Cannot update Remote Desktop Connection settings for Administrator account. Error: "
                          "System.Runtime.InteropServices.COMException (0x800706D9): There are no more endpoints "
                          "available from the endpoint mapper. (Exception from HRESULT: 0x800706D9)")
-RDP_FIREWALL_RULE = "Remote Desktop - User Mode (TCP-In)"
+RDP_FIREWALL_RULE = RDP_TCP_RULE
 
 
 def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
@@ -53,6 +55,7 @@ class Account:
     password_hash: bytes | None = None      # None = set at provisioning, unknown to anyone
     password_set_at: str | None = None
     password_changes: int = 0
+    builtin: bool = False                   # the SID -500 account (Azure names it adminUsername)
 
     def set_password_hash(self, salt: bytes, digest: bytes, when: str) -> None:
         self.salt, self.password_hash = salt, digest
@@ -67,7 +70,7 @@ class Account:
     def to_dict(self) -> dict:
         return {"name": self.name, "admin": self.admin, "enabled": self.enabled,
                 "password_set": self.password_hash is not None, "password_set_at": self.password_set_at,
-                "password_changes": self.password_changes}
+                "password_changes": self.password_changes, "builtin": self.builtin}
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Guest:
     password_complexity: bool = True
     vmaccess_user_mode: str = "add"        # add: new admin (current builds); rename: old builds
     failure_message: str | None = None     # forces every run to fail with this in-guest message
+    rdp: RdpGuest = field(default_factory=RdpGuest)   # the rest of the Remote Desktop configuration (rdp.py)
 
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name.lower())
@@ -97,7 +101,8 @@ class Guest:
                 "domain_controller": self.domain_controller,
                 "password_policy": {"min_length": self.min_password_length,
                                     "complexity": self.password_complexity},
-                "vmaccess_user_mode": self.vmaccess_user_mode, "failure_message": self.failure_message}
+                "vmaccess_user_mode": self.vmaccess_user_mode, "failure_message": self.failure_message,
+                "rdp": rdp_state(self)}
 
 
 @dataclass

@@ -22,6 +22,7 @@ ROLE_ACTIONS = {
     "virtual machine contributor": [
         "Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/locations/*",
         "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Network/*/read",
+        "Microsoft.Network/networkInterfaces/*", "Microsoft.Network/locations/*",
     ],
     "reader": ["*/read"],
 }
@@ -123,6 +124,8 @@ class VM:
     run_history: list[dict] = field(default_factory=list)
     fingerprint_key: bytes = b""
     model_cache: tuple | None = field(default=None, repr=False)   # (allowExtensionOperations, model dict)
+    network: object | None = None        # network.VmNetwork (its own NIC NSG); None = the resource group's defaults
+    run_command: object | None = None    # runcommand.VmRunCommand, made on first use
 
     @property
     def key(self) -> tuple:
@@ -149,6 +152,7 @@ class ResourceGroup:
     location: str
     tags: dict = field(default_factory=dict)
     vms: dict[str, VM] = field(default_factory=dict)
+    network: object | None = None        # network.RgNetwork (vnet, subnet, NSGs), made on first use
 
 
 @dataclass

@@ -69,7 +69,7 @@ class Renderer:
         """While a run is under way and the agent reports, the guest says 'transitioning' (since the run began)."""
         op = self.store.operations.get(ext.pending_op) if ext.pending_op else None
         now = self.store.clock.now()
-        if (op is not None and op.kind == "run" and op.run_start is not None and now >= op.run_start
+        if (op is not None and op.kind in ("run", "runcommand") and op.run_start is not None and now >= op.run_start
                 and agent_reports(vm, now)):
             return [_status("ProvisioningState/transitioning", "Info", "Transitioning", "Enabling extension",
                             self._iso(op.run_start))]
