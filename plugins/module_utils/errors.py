@@ -56,6 +56,8 @@ REASONS = {
     "vm_unresolved": "An inventory host's variables do not identify an Azure VM (fleet runs).",
     "not_targeted": "A host of the play batch that the fleet run was told to leave out (its hosts option).",
     "vault_unavailable": "Generated passwords need a vault secret to encrypt them, and none was given.",
+    "run_command_busy": "Another Run Command script was still running on the VM (Run Command runs one at a time).",
+    "rdp_needs_human": "Remote Desktop still fails after the repairs the collection may make; a person must act.",
 }
 
 MASK = "********"

@@ -117,6 +117,7 @@ class RdpGuest:
     custom_rules: list[FirewallRule] = field(default_factory=list)
     domain_joined: bool = False
     domain: str | None = None
+    domain_reachable: bool = True                    # the secure channel to a domain controller works
     listener: dict = field(default_factory=lambda: dict(LISTENER_DEFAULTS))
     remote_ps_enabled: bool = False
 
@@ -234,7 +235,8 @@ def check_document(guest) -> dict:
         "termservice": {"status": rdp.termservice_status, "start_type": rdp.termservice_start_type},
         "firewall": {"service_running": bool(guest.firewall_service_running),
                      "rdp_rules": [r.to_dict() for r in firewall_rules(guest)]},
-        "domain": {"joined": domain_joined(guest), "domain": domain_name(guest)},
+        "domain": {"joined": domain_joined(guest), "domain": domain_name(guest),
+                   "secure_channel": rdp.domain_reachable if domain_joined(guest) else None},
         "admin": {"name": admin.name if admin else None, "enabled": bool(admin.enabled) if admin else None},
     }
 
@@ -254,6 +256,7 @@ def rdp_state(guest) -> dict:
         "firewall_service_running": bool(guest.firewall_service_running),
         "firewall_rules": [r.to_dict() for r in firewall_rules(guest)],
         "domain_joined": domain_joined(guest), "domain": domain_name(guest),
+        "domain_reachable": rdp.domain_reachable,
         "builtin_admin": {"name": admin.name, "enabled": admin.enabled} if admin else None,
         "listener_values": dict(rdp.listener), "listener_non_default": listener_non_default(rdp),
         "remote_ps_enabled": rdp.remote_ps_enabled,

@@ -11,6 +11,7 @@ and patching share one definition, so both accept exactly the same values.
 | policy_deny_ts_connections  | null / 0 / 1                        | null (no policy)        |
 | builtin_admin_enabled       | true / false                        | true                    |
 | domain_joined, domain       | true / false, a DNS name            | false, contoso.local    |
+| domain_reachable            | true / false (secure channel works) | true                    |
 | listener_defaults           | true / false (false: NON_DEFAULT)   | true                    |
 | listener_values             | {RDPSettings value name: int/null}  | RDPSettings' defaults   |
 | security_layer              | 0 / 1 / 2                           | 2                       |
@@ -28,9 +29,10 @@ from .rdp import (CERT_STATES, LISTENER_DEFAULTS, NON_DEFAULT_LISTENER, START_TY
                   FirewallRule, guest_boot, iso_day, seeded_cert)
 
 RDP_KEYS = {"nla", "rdp_cert", "rdp_cert_self_signed", "termservice", "termservice_start_type",
-            "policy_deny_ts_connections", "builtin_admin_enabled", "domain_joined", "domain", "listener_defaults",
-            "listener_values", "security_layer", "rdp_firewall_rules"}
-BOOL_KEYS = ("nla", "rdp_cert_self_signed", "builtin_admin_enabled", "domain_joined", "listener_defaults")
+            "policy_deny_ts_connections", "builtin_admin_enabled", "domain_joined", "domain", "domain_reachable",
+            "listener_defaults", "listener_values", "security_layer", "rdp_firewall_rules"}
+BOOL_KEYS = ("nla", "rdp_cert_self_signed", "builtin_admin_enabled", "domain_joined", "domain_reachable",
+             "listener_defaults")
 CHOICE_KEYS = {"rdp_cert": CERT_STATES, "termservice": TERMSERVICE_STATES, "termservice_start_type": START_TYPES}
 
 
@@ -116,7 +118,7 @@ def apply_rdp_changes(guest, changes: dict, rng: random.Random | None = None) ->
         rdp.termservice_start_type = str(changes["termservice_start_type"]).capitalize()
     for key, attr in (("policy_deny_ts_connections", "policy_deny_ts_connections"),
                       ("security_layer", "security_layer"), ("domain_joined", "domain_joined"),
-                      ("domain", "domain")):
+                      ("domain", "domain"), ("domain_reachable", "domain_reachable")):
         if key in changes:
             setattr(rdp, attr, changes[key])
     _apply_listener(rdp, changes)

@@ -187,8 +187,8 @@ def test_the_first_run_installs_run_command_windows_like_any_extension(azure):
     assert ext["properties"]["typeHandlerVersion"] == "1.1" and ext["properties"]["provisioningState"] == "Succeeded"
     view = next(e for e in vm["properties"]["instanceView"]["extensions"] if e["name"] == "RunCommandWindows")
     assert view["type"] == "Microsoft.CPlat.Core.RunCommandWindows" and view["typeHandlerVersion"] == "1.1.15"
-    assert [s["code"] for s in view["substatuses"]] == ["ComponentStatus/StdOut/succeeded",
-                                                       "ComponentStatus/StdErr/succeeded"]
+    assert [s["code"] for s in view["substatuses"]] == [
+        "ComponentStatus/StdOut/succeeded", "ComponentStatus/StdErr/succeeded"]
     handlers = [h["type"] for h in vm["properties"]["instanceView"]["vmAgent"]["extensionHandlers"]]
     assert "Microsoft.CPlat.Core.RunCommandWindows" in handlers
     assert azure.compute.virtual_machine_extensions.get(RG, "win1", "RunCommandWindows").name == "RunCommandWindows"

@@ -185,4 +185,3 @@ def captured_output():
             yield output
     finally:
         root.removeHandler(handler)
-

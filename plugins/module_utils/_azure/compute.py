@@ -61,17 +61,24 @@ def _raw_json(pipeline_response, deserialized, headers):
     return json.loads(response.text())
 
 
-def _pipeline_response(pipeline_response, deserialized, headers):
-    return pipeline_response
+class _Accepted:
+    """A polling method that only keeps the first answer of a long-running call (azure-core's
+    PollingMethod protocol): the caller follows the operation itself with ``Operation``."""
 
+    def initialize(self, client, initial_response, deserialization_callback):
+        self._response = initial_response
 
-def rest_dict(model):
-    """REST-shaped dict of an SDK model of any generation."""
-    if model is None or isinstance(model, dict):
-        return model
-    if hasattr(model, "serialize"):  # msrest models (azure-mgmt-compute < 39)
-        return model.serialize(keep_readonly=True)
-    return model.as_dict()  # hybrid models (39+) are mappings over the REST document
+    def run(self):
+        return None
+
+    def status(self):
+        return "Accepted"
+
+    def finished(self):
+        return True
+
+    def resource(self):
+        return self._response
 
 
 class Listing:
@@ -97,6 +104,22 @@ class Operation:
     @property
     def done(self):
         return (self.status or "").lower() in _TERMINAL
+
+    def output(self):
+        """The finished operation's result document: what its last poll carried
+        (``properties.output``), else the final GET azure-core's algorithm names (a POST's Location)."""
+        last = json.loads(self._polling._pipeline_response.http_response.text() or "{}")
+        output = (last.get("properties") or {}).get("output") if isinstance(last, dict) else None
+        if isinstance(output, dict):
+            return output
+        url = self._polling._operation.get_final_get_url(self._polling._pipeline_response)
+        if not url:
+            return {}
+        try:
+            response = self._polling.request_status(url)
+            return json.loads(response.http_response.text() or "{}")
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="read the result of the operation", target=self.target) from None
 
     @property
     def retry_after_s(self):
@@ -126,9 +149,10 @@ class Operation:
 class ComputeApi:
     """VM reads and VMAccess extension writes for one subscription."""
 
-    def __init__(self, client, subscription_id):
+    def __init__(self, client, subscription_id, base_url):
         self.client = client
         self.subscription_id = subscription_id
+        self.base_url = base_url.rstrip("/")  # the cloud's Resource Manager endpoint
 
     def get_vm(self, ref):
         try:
@@ -144,12 +168,6 @@ class ComputeApi:
         subscription only) carries the instance views without the model. ``before_page()`` runs
         before each page is requested (the caller's read pacing).
         """
-        target = resource_group or self.subscription_id
-        send = getattr(self.client, "send_request", None)
-        if send is None or HttpRequest is None:
-            if before_page is not None:
-                before_page()
-            return self._list_vms_models(resource_group, status_only, target)
         base = "/subscriptions/%s" % quote(self.subscription_id, safe="")
         if resource_group:
             url = "%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines?api-version=%s" % (
@@ -161,33 +179,46 @@ class ComputeApi:
         while url:
             if before_page is not None:
                 before_page()
-            try:
-                response = send(HttpRequest("GET", url))
-                if response.status_code != 200:
-                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-                page = response.json()
-            except Exception as exc:
-                raise classify_azure_error(exc, operation="list virtual machines", target=target) from None
-            if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
-                raise VmAccessError("unexpected_response",
-                                    "The virtual machine list of %s is not an ARM list document." % target)
+            page = self.get(url, operation="list virtual machines", target=resource_group or self.subscription_id)
+            if not isinstance(page.get("value", []), list):
+                raise VmAccessError("unexpected_response", "The virtual machine list of %s is not an ARM list document."
+                                    % (resource_group or self.subscription_id))
             pages += 1
             docs.extend(page.get("value") or [])
             url = page.get("nextLink")
         return Listing(docs, pages)
 
-    def _list_vms_models(self, resource_group, status_only, target):
+    # -- plain ARM requests through the client's own pipeline (credential, retries, user agent) ----
+    def _absolute(self, url):
+        """An ARM path made absolute on the cloud's endpoint (absolute URLs, e.g. nextLinks, stay as they are)."""
+        return self.base_url + url if url.startswith("/") else url
+
+    def get(self, url, operation, target=""):
+        """GET an ARM URL (path or absolute) and return its JSON object."""
         try:
-            if resource_group:
-                pages = self.client.virtual_machines.list(resource_group)
-            elif status_only:
-                pages = self.client.virtual_machines.list_all(status_only="true")
-            else:
-                pages = self.client.virtual_machines.list_all()
-            docs = [rest_dict(vm) for vm in pages]
+            response = self.client._client.send_request(HttpRequest("GET", self._absolute(url)))
+            if response.status_code != 200:
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            document = response.json()
         except Exception as exc:
-            raise classify_azure_error(exc, operation="list virtual machines", target=target) from None
-        return Listing(docs, max(1, -(-len(docs) // 100)))  # pages are not visible through the models
+            raise classify_azure_error(exc, operation=operation, target=target) from None
+        if not isinstance(document, dict):
+            raise VmAccessError("unexpected_response", "Azure's answer to %s %s is not a JSON object."
+                                % (operation, target))
+        return document
+
+    def begin_post(self, url, operation, target="", body=None):
+        """POST an ARM action that runs as a long-running operation; returns its Operation."""
+        try:
+            pipeline_response = self.client._client.send_request(
+                HttpRequest("POST", self._absolute(url), json=body if body is not None else {}),
+                _return_pipeline_response=True)
+            status = pipeline_response.http_response.status_code
+            if status not in (200, 201, 202):
+                raise HttpResponseError(response=pipeline_response.http_response, error_format=ARMErrorFormat)
+            return Operation(self.client, pipeline_response, target)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation=operation, target=target) from None
 
     def list_extensions(self, ref):
         try:
@@ -207,10 +238,23 @@ class ComputeApi:
     def put_extension(self, ref, name, body):
         """PUT the extension; returns (the accepted document, its Operation)."""
         try:
-            poller = self.client.virtual_machine_extensions.begin_create_or_update(
-                ref.resource_group, ref.name, name, body, polling=False, cls=_pipeline_response)
-            accepted = poller.result()  # without polling: the PUT's own response
+            accepted = self.client.virtual_machine_extensions.begin_create_or_update(
+                ref.resource_group, ref.name, name, body, polling=_Accepted()).result()
             document = json.loads(accepted.http_response.text() or "{}")
             return document, Operation(self.client, accepted, ref.id)
         except Exception as exc:
             raise classify_azure_error(exc, operation="update the VMAccess extension", target=ref.id) from None
+
+    def run_command(self, ref, command_id, script=None, parameters=None):
+        """Start a Run Command on the VM (one script at a time per VM); returns its Operation."""
+        body = {"commandId": command_id}
+        if script is not None:
+            body["script"] = list(script)
+        if parameters:
+            body["parameters"] = [{"name": k, "value": v} for k, v in sorted(parameters.items())]
+        try:
+            accepted = self.client.virtual_machines.begin_run_command(
+                ref.resource_group, ref.name, body, polling=_Accepted()).result()
+            return Operation(self.client, accepted, ref.id)
+        except Exception as exc:
+            raise classify_azure_error(exc, operation="run the command %s on" % command_id, target=ref.id) from None

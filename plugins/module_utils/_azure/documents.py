@@ -163,6 +163,7 @@ class VmState:
     allow_extension_operations: Optional[bool] = None
     vm_size: Optional[str] = None
     tags: dict = field(default_factory=dict)
+    network_interfaces: List[str] = field(default_factory=list)  # NIC ids (model only)
     extension: Optional[ExtensionState] = None  # the VMAccessAgent instance
     unidentified_extensions: List[str] = field(default_factory=list)  # known by id only
     linux_vmaccess: Optional[str] = None
@@ -350,6 +351,8 @@ def _parse_vm(doc, ref):
         allow_extension_operations=_flag(os_profile.get("allowExtensionOperations", True)) if os_profile else None,
         vm_size=_text(dig(props, "hardwareProfile", "vmSize")),
         tags=doc.get("tags") if isinstance(doc.get("tags"), dict) else {},
+        network_interfaces=[_text(nic.get("id")) for nic in dig(props, "networkProfile", "networkInterfaces") or []
+                            if isinstance(nic, dict) and nic.get("id")],
     )
     _attach_extensions(state, doc.get("resources") or [], view.get("extensions") or [])
     return state

@@ -33,6 +33,7 @@ ARM_AUTH_CODES = (
 _NOT_RUNNING_PHRASES = ("not running", "deallocat", "vm is stopped", "stopped state")
 _DISALLOWED_PHRASES = ("extension operations are disallowed", "allowextensionoperations")
 _DUPLICATE_PHRASE = "multiple vmextensions per handler"
+_RUN_COMMAND_BUSY = "run command extension execution is in progress"
 _SERVER_SIDE_CODES = ("InternalExecutionError", "InternalServerError", "InternalOperationError")
 
 
@@ -217,6 +218,12 @@ def _rule_throttled(facts, where):
 
 def _rule_by_status(facts, where):
     status = facts.status
+    if status == 409 and facts.says(_RUN_COMMAND_BUSY):
+        return _error(
+            "run_command_busy",
+            "Another Run Command script is still running on the VM, so Azure refused to {0}. Wait for it to "
+            "finish (Run Command runs one script at a time per VM), then run again.".format(where),
+            facts)
     if status == 409:
         advice = ("Remove the lock or ask its owner." if facts.has_code("ScopeLocked")
                   else "Wait for the VM's other operations to finish, then run again.")

@@ -164,7 +164,7 @@ class AzureSession:
             observe = functools.partial(self.on_response, subscription_id) if self.on_response else None
             client = compute_client(self.credential, subscription_id, self.cloud,
                                     retry_budget_s=self.retry_budget_s, on_response=observe)
-            self._apis[key] = ComputeApi(client, subscription_id)
+            self._apis[key] = ComputeApi(client, subscription_id, self.cloud.resource_manager)
         return self._apis[key]
 
     def check_token(self):
