@@ -74,6 +74,21 @@ python "$ROOT/scripts/demo_guests.py" "$STATE" --verify-password rg-web web-01 a
 
 echo "== The emulated guests after:"
 python "$ROOT/scripts/demo_guests.py" "$STATE"
+
+echo; echo "== When RDP still fails: four VMs broken in four ways (tests/emulator/fleets/demo_rdp.yml)"
+python "$ROOT/scripts/demo_guests.py" "$STATE" --add-fleet "$ROOT/tests/emulator/fleets/demo_rdp.yml"
+python "$ROOT/scripts/demo_guests.py" "$STATE" --rdp rg-rdp-demo
+rdp_play() {
+  ansible-playbook -i demo.azure_vms.yml "$ROOT/playbooks/$1" -e target=all --limit 'demo-*' \
+    -e vm_access_poll_interval=0.5 "${@:2}" \
+    | sed -n '/^vm_rdp_fleet: done/p; /TASK \[azure_ops.vm_access.vm_access : Summary\]/,/^$/p; /^fatal/p; /PLAY RECAP/,$p' || true
+}
+echo; echo "== ansible-playbook playbooks/diagnose_rdp.yml -e vm_access_guest_checks=true (changes nothing)"
+rdp_play diagnose_rdp.yml -e vm_access_guest_checks=true
+echo; echo "== ansible-playbook playbooks/repair_rdp.yml: fixes what can be fixed from outside, reports the rest"
+rdp_play repair_rdp.yml -e vm_access_run_tag=DEMO-2
+echo; echo "== The emulated guests after the repair (the NSG is left to a person):"
+python "$ROOT/scripts/demo_guests.py" "$STATE" --rdp rg-rdp-demo
 echo
 # shellcheck disable=SC2012  # the first report is enough; names are ours
 echo "Reports: $(ls -1 "$STATE"/vm_access_reports/*.md | head -1) (and .json)"
