@@ -19,7 +19,8 @@ import ipaddress
 
 INTERNET = "internet"
 VIRTUAL_NETWORK = "virtualnetwork"
-_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
+# Sources the Internet tag does not cover: RFC 1918, shared (CGNAT) and IPv6 unique local addresses.
+_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")]
 
 
 def _items(props, singular, plural):
