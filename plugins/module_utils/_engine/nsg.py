@@ -18,7 +18,9 @@ __metaclass__ = type
 import ipaddress
 
 INTERNET = "internet"
-_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
+VIRTUAL_NETWORK = "virtualnetwork"
+# Sources the Internet tag does not cover: RFC 1918, shared (CGNAT) and IPv6 unique local addresses.
+_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")]
 
 
 def _items(props, singular, plural):
@@ -84,23 +86,37 @@ def _network(value):
 
 
 def _source_matches(prefixes, source, vnet_prefixes):
-    """Does a rule's source cover traffic from ``source`` (``Internet`` or an address/prefix)?"""
-    source_net = None if source.lower() == INTERNET else _network(source)
+    """Does a rule's source cover traffic from ``source`` (``Internet``, ``VirtualNetwork`` or an address/prefix)?
+
+    ``VirtualNetwork`` as the source is traffic from inside the VNet: the VirtualNetwork tag covers it, the
+    Internet tag does not, and a prefix does when it covers the VNet's known prefixes."""
+    tag = source.strip().lower()
+    source_net = None if tag in (INTERNET, VIRTUAL_NETWORK) else _network(source)
     for prefix in prefixes or ["*"]:
         lowered = prefix.strip().lower()
         if lowered in ("*", "any", "0.0.0.0/0"):
             return True
         if lowered == INTERNET:
+            if tag == VIRTUAL_NETWORK:
+                continue
             if source_net is None or not any(source_net.subnet_of(p) for p in _PRIVATE if p.version == source_net.version):
                 return True
             continue
-        if lowered == "virtualnetwork" and source_net is not None:
-            if any(source_net.version == v.version and source_net.subnet_of(v) for v in vnet_prefixes):
+        if lowered == VIRTUAL_NETWORK:
+            if tag == VIRTUAL_NETWORK:
+                return True
+            if source_net is not None and any(source_net.version == v.version and source_net.subnet_of(v)
+                                              for v in vnet_prefixes):
                 return True
             continue
         net = _network(prefix)
-        if net is not None and source_net is not None and source_net.version == net.version \
-                and source_net.subnet_of(net):
+        if net is None:
+            continue
+        if tag == VIRTUAL_NETWORK:
+            if any(v.version == net.version and v.subnet_of(net) for v in vnet_prefixes):
+                return True
+            continue
+        if source_net is not None and source_net.version == net.version and source_net.subnet_of(net):
             return True
     return False
 

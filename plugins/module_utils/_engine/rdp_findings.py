@@ -44,9 +44,9 @@ def outside_findings(vm, network, vmaccess_state):
     if network is not None and not network["allowed"]:
         deny = next((d for d in network["decided_by"] if d["access"] != "allow"), {})
         found.append(finding(
-            "nsg_denies_rdp", ERROR, "Network security group %s (%s level) denies TCP %d from %s: rule %s." % (
+            "nsg_denies_rdp", ERROR, "Network security group %s (%s level) denies TCP %d from %s: %s." % (
                 deny.get("nsg"), deny.get("level"), network["port"], network["source"],
-                "%s (priority %s)" % (deny.get("rule"), deny.get("priority")) if deny.get("rule") else "no rule allows it"),
+                "rule %s (priority %s)" % (deny.get("rule"), deny.get("priority")) if deny.get("rule") else "no rule allows it"),
             human="Allow inbound TCP %d from %s in %s with a priority below %s (the collection never changes NSGs)." % (
                 network["port"], network["source"], deny.get("nsg"), deny.get("priority") or 65500),
             nsg=deny.get("nsg_id"), rule=deny.get("rule")))

@@ -5,10 +5,11 @@
 
 It runs through Run Command ``RunPowerShellScript`` as SYSTEM and only reads: the registry (the
 Terminal Server and policy values, the RDP-Tcp listener), the TermService and firewall services, the
-Remote Desktop firewall rules, the listener certificate, domain membership and whether the secure
-channel to a domain controller works (``Test-ComputerSecureChannel`` without ``-Repair``), and the built-in
-administrator (SID -500). The built-in ``RDPSettings`` command is NOT a read: on a VM that is not
-domain-joined it resets listener values to defaults, so it is only ever used as a repair.
+Remote Desktop firewall rules (the group's, and the one ``SetRDPPort`` adds for another port), the
+listener certificate, domain membership and whether the secure channel to a domain controller works
+(``Test-ComputerSecureChannel`` without ``-Repair``), and the built-in administrator (SID -500). The
+built-in ``RDPSettings`` command is NOT a read: on a VM that is not domain-joined it resets listener
+values to defaults, so it is only ever used as a repair.
 
 The script prints one line ``AZOPS_RDP_CHECK <json>`` (schema version 1), kept small: Run Command
 returns only the last 4,096 bytes of output.
@@ -61,7 +62,9 @@ if ($cert) {
   $certDoc.expired = $cert.NotAfter -lt (Get-Date); $certDoc.self_signed = $cert.Subject -eq $cert.Issuer
 }
 $svc = Get-Service TermService
-$rules = @(Get-NetFirewallRule -Group '@FirewallAPI.dll,-28752' | Where-Object { $_.Direction -eq 'Inbound' } | ForEach-Object {
+# the Remote Desktop group, and the rule SetRDPPort adds for another port (netsh, outside the group)
+$fw = @(Get-NetFirewallRule -Group '@FirewallAPI.dll,-28752') + @(Get-NetFirewallRule -DisplayName 'Remote Desktop - Custom Port*')
+$rules = @($fw | Where-Object { $_.Direction -eq 'Inbound' } | ForEach-Object {
   @{ name = $_.DisplayName; enabled = ($_.Enabled -eq 'True'); local_port = [string](($_ | Get-NetFirewallPortFilter).LocalPort -join ',') } })
 $system = Get-CimInstance Win32_ComputerSystem
 $admin = Get-LocalUser | Where-Object { $_.SID.Value -like 'S-1-5-*-500' } | Select-Object -First 1
