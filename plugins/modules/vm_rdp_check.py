@@ -99,9 +99,18 @@ findings:
   type: list
   elements: dict
   contains:
-    code: {description: 'Stable code, for example C(nsg_denies_rdp), C(rdp_port_changed).', type: str, returned: always}
-    severity: {description: C(error), C(warning) or C(info)., type: str, returned: always}
-    message: {description: What is wrong., type: str, returned: always}
+    code:
+      description: Stable code, for example C(nsg_denies_rdp), C(rdp_port_changed).
+      type: str
+      returned: always
+    severity:
+      description: C(error), C(warning) or C(info).
+      type: str
+      returned: always
+    message:
+      description: What is wrong.
+      type: str
+      returned: always
     fix:
       description: C(by=azure_ops.vm_access.vm_rdp_repair) and its C(action), or C(by=human) and what to C(todo).
       type: dict
@@ -111,17 +120,35 @@ network:
   returned: when the network could be read
   type: dict
   contains:
-    allowed: {description: Whether the traffic gets in., type: bool, returned: always}
-    port: {description: The port evaluated., type: int, returned: always}
-    decided_by: {description: 'Each level (subnet, network interface) with its NSG and deciding rule.', type: list, returned: always}
-    rules_from: {description: C(effective) or C(nsg_rules)., type: str, returned: always}
-    note: {description: Why effective rules were not used, if they were asked for., type: str, returned: always}
+    allowed:
+      description: Whether the traffic gets in.
+      type: bool
+      returned: always
+    port:
+      description: The port evaluated.
+      type: int
+      returned: always
+    decided_by:
+      description: Each level (subnet, network interface) with its NSG and deciding rule.
+      type: list
+      elements: dict
+      returned: always
+    rules_from:
+      description: C(effective) or C(nsg_rules).
+      type: str
+      returned: always
+    note:
+      description: Why effective rules were not used, when they were asked for.
+      type: str
+      returned: always
 guest:
   description: The guest check's document (schema version 1), or null without guest checks.
   returned: success
   type: dict
 vm:
-  description: The VM as read (power state, agent status and message).
+  description:
+    - The VM as read - power state, agent status and message, C(agent_condition) (C(ready), C(starting) or C(down)),
+      and C(agent_report_age_s), how long ago the agent last reported.
   returned: success
   type: dict
 vmaccess:

@@ -94,6 +94,27 @@ healthy:
   description: No finding of severity C(error) after the repairs.
   returned: success
   type: bool
+findings:
+  description: The findings now - after the repairs, or before when none was made (as in M(azure_ops.vm_access.vm_rdp_check)).
+  returned: success
+  type: list
+  elements: dict
+vm:
+  description: The VM as read, with C(agent_condition) and C(agent_report_age_s) (see M(azure_ops.vm_access.vm_rdp_check)).
+  returned: success
+  type: dict
+network:
+  description: The NSG verdict for TCP to the RDP port from O(source_address) (see M(azure_ops.vm_access.vm_rdp_check)).
+  returned: when the network could be read
+  type: dict
+guest:
+  description: The last guest check's document.
+  returned: success
+  type: dict
+vmaccess:
+  description: The VMAccess instance and its last run as read before the repairs, or null.
+  returned: success
+  type: dict
 findings_before:
   description: The findings before any repair (see M(azure_ops.vm_access.vm_rdp_check)).
   returned: success

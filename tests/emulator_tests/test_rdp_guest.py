@@ -43,7 +43,7 @@ def test_fleet_keys_seed_every_kind_of_trouble(azure):
         {"name": "expired", "rdp_cert": "expired", "rdp_cert_self_signed": False},
         {"name": "svc", "termservice": "stopped", "termservice_start_type": "disabled"},
         {"name": "admin", "builtin_admin_enabled": False, "admin_username": "opsadmin"},
-        {"name": "domain", "domain_joined": True, "domain": "corp.example.com"},
+        {"name": "domain", "domain_joined": True, "domain": "corp.example.com", "domain_reachable": False},
         {"name": "listener", "listener_defaults": False, "listener_values": {"MaxIdleTime": 60000}},
         {"name": "rules", "rdp_firewall_rules": [{"name": "Remote Desktop - Custom Port", "local_port": "3390"}]})
     assert rdp(azure, "policy")["effective_enabled"] is False
@@ -55,6 +55,7 @@ def test_fleet_keys_seed_every_kind_of_trouble(azure):
     assert rdp(azure, "svc")["termservice"] == {"status": "Stopped", "start_type": "Disabled"}
     assert rdp(azure, "admin")["builtin_admin"] == {"name": "opsadmin", "enabled": False}
     assert rdp(azure, "domain")["domain_joined"] and rdp(azure, "domain")["domain"] == "corp.example.com"
+    assert rdp(azure, "domain")["domain_reachable"] is False and rdp(azure, "nla")["domain_reachable"] is True
     listener = rdp(azure, "listener")
     assert listener["listener_values"]["MaxIdleTime"] == 60000
     assert {"LanAdapter", "TSServerDrainMode", "MaxInstanceCount", "MaxIdleTime"} <= set(

@@ -167,7 +167,7 @@ def test_a_script_already_running_is_waited_for_then_reported_busy(rdp):
     rdp.control.add_fault(action="never_finish", method="POST", path="/runCommand", vm="rdp-cert-01", count=1)
     hung = rdp.run(["rdp-cert-01"], guest_checks=True, wait_timeout=2)
     assert hung["rdp-cert-01"]["findings"] == ["guest_check_failed"]
-    busy = rdp.run(["rdp-cert-01", "rdp-ok-01"], guest_checks=True, wait_timeout=2)
+    busy = rdp.run(["rdp-cert-01", "rdp-ok-01"], guest_checks=True, wait_timeout=10, poll_interval=0.5)
     failed = busy["rdp-cert-01"]["findings_before"][0]
     assert (failed["code"], failed["reason"]) == ("guest_check_failed", "run_command_busy")
     assert "still running on the VM" in failed["message"]

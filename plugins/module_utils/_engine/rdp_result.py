@@ -8,6 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from datetime import datetime, timezone
+
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import parse_time
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.plan import agent_condition
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_findings import (
     guest_findings,
     healthy,
@@ -101,7 +105,7 @@ class RdpItem:
     # -- the result -----------------------------------------------------------------------------------
     def result(self, options):
         out = {"host": self.key, "vm_id": self.target.ref.id if self.target.ref else None, "changed": self.repaired,
-               "vm": vm_view(self.vm) if self.vm is not None else None, "network": self.net,
+               "vm": _vm_with_agent(self.vm) if self.vm is not None else None, "network": self.net,
                "guest": self.guest["after"] or self.guest["before"],
                "vmaccess": extension_view(self.vm.extension) if self.vm is not None else None,
                "findings_before": self.before, "findings_after": self.after, "repairs": self.repairs,
@@ -126,6 +130,20 @@ class RdpItem:
         return ([{"code": f["code"], "todo": f["fix"]["todo"]} for f in needs_human(current)] +
                 [{"code": code, "todo": why} for code, why in refused.items() if code in still])
 
+    def _prediction(self, current, state):
+        """Check mode: what the repairs would run, and - as the real run would fail - what they would leave."""
+        planned = ", ".join(a["action"] for a in self.actions)
+        covered = set(code for action in self.actions for code in action["findings"])
+        refused = dict((f["code"], f["refused"]) for f in self.refused)
+        left = ["%s: %s" % (f["code"], refused.get(f["code"]) or f["fix"].get("todo") or "not fixed by its repair")
+                for f in current if f["severity"] == "error" and f["code"] not in covered]
+        if left:
+            return {"outcome": "failed", "reason": "rdp_needs_human", "changed": bool(self.actions),
+                    "msg": "%sstill needs a person - %s" % ("would run %s; " % planned if planned else "",
+                                                           "; ".join(left))}
+        return {"outcome": "changed" if self.actions else "ok", "reason": None, "changed": bool(self.actions),
+                "msg": "would run %s for %s" % (planned, state) if planned else "nothing to repair: %s" % state}
+
     def _verdict(self, options, current):
         problems = ", ".join(f["code"] for f in current if f["severity"] != "info")
         notes = ", ".join(f["code"] for f in current if f["severity"] == "info")
@@ -136,9 +154,7 @@ class RdpItem:
                 " - seen from outside only (guest_checks looks inside the guest)"
             return {"outcome": "ok", "reason": None, "msg": state + unseen}
         if options.check_mode:
-            planned = ", ".join(a["action"] for a in self.actions)
-            return {"outcome": "changed" if self.actions else "ok", "reason": None, "changed": bool(self.actions),
-                    "msg": "would run %s for %s" % (planned, state) if planned else "nothing to repair: %s" % state}
+            return self._prediction(current, state)
         if self.repair_failed is not None:
             failed = self.repair_failed
             return {"outcome": "failed", "reason": failed["reason"],
@@ -157,6 +173,16 @@ class RdpItem:
             return {"outcome": "changed", "reason": None, "msg": "fixed %s with %s; now %s%s" % (
                 ", ".join(fixed) or "nothing", ", ".join(r["action"] for r in self.repairs), state, restart)}
         return {"outcome": "ok", "reason": None, "msg": "nothing to repair: %s" % state}
+
+
+def _vm_with_agent(vm, now=None):
+    """The VM as read, with the agent's condition and how old its last report is (a stale agent is down)."""
+    view = vm_view(vm)
+    reported = parse_time(vm.agent_time)
+    now = now or datetime.now(timezone.utc)
+    view.update(agent_condition=agent_condition(vm, now), agent_reported_at=vm.agent_time,
+                agent_report_age_s=int((now - reported).total_seconds()) if reported is not None else None)
+    return view
 
 
 class StageProgress:

@@ -151,6 +151,15 @@ def test_check_mode_with_nothing_to_run():
     assert result["msg"] == "nothing to repair: healthy (notes: nla_required)"
 
 
+def test_check_mode_predicts_what_would_still_need_a_person():
+    """As the real run would end: the repairs it would make, and a failure for what they leave."""
+    guest = guest_doc(cert={"found": False}, termservice={"status": "Stopped", "start_type": "Manual"})
+    result = diagnosed(REPAIR_CHECK_MODE, guest).result(REPAIR_CHECK_MODE)
+    assert (result["outcome"], result["reason"], result["changed"]) == ("failed", "rdp_needs_human", True)
+    assert result["msg"].startswith("would run ResetRDPCert; still needs a person - termservice_stopped: Restart the VM")
+    assert result["repairs"] == []
+
+
 # --- repair ---------------------------------------------------------------------------------------
 
 def test_a_repair_that_fixes_everything_is_changed():
