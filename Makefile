@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit emulator-tests contract integration artifact lint sanity bench-emulator bench-peer bench-fleet clean
+.PHONY: venv demo test unit emulator-tests contract integration artifact lint sanity bench-emulator bench-peer bench-fleet bench-rdp clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,11 @@ bench-emulator: venv
 ## Fleet benchmark: reset_rdp.yml over 1,000 emulated VMs vs the per-host module (writes bench/results/fleet.md).
 bench-fleet: venv
 	$(BIN)/python bench/fleet_bench.py
+
+## RDP diagnosis benchmark: vm_rdp_fleet's engine in-process on 1,000 emulated VMs, ARM requests per VM without
+## guest checks, write-budget pacing with them (writes bench/results/rdp.md; docs/benchmarks-rdp.md explains it).
+bench-rdp: venv
+	$(BIN)/python bench/rdp_bench.py
 
 clean:
 	rm -rf $(VENV) collections .tmp tests/output .pytest_cache
