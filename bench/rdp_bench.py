@@ -369,8 +369,8 @@ def guest_table(results: dict[int, list[dict]], scale: float) -> str:
 
     def row(label, *getters):
         """One line; several getters give 'a / b' per column."""
-        lines.append(f"| {label} | " + " | ".join(" / ".join(med(results[n], get) for get in getters)
-                                                   for n in sizes) + " |")
+        cells = [" / ".join(med(results[n], get) for get in getters) for n in sizes]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     def fixed(label, value):
         lines.append(f"| {label} | " + " | ".join(value(n) for n in sizes) + " |")
@@ -379,8 +379,8 @@ def guest_table(results: dict[int, list[dict]], scale: float) -> str:
     row("**wall s**", lambda r: r["wall_s"])
     fixed("write-budget floor s: scale × max(0, (writes − 200) / 10)",
           lambda n: f"{scale * max(0.0, (n - WRITE_BURST) / WRITE_PER_S):.1f}")
-    row("wall s: VM lists / network reads / guest checks", *(lambda r, k=k: r["phases"].get(k)
-                                                            for k in ("vms_s", "network_s", "guest_s")))
+    phase_getters = [lambda r, k=k: r["phases"].get(k) for k in ("vms_s", "network_s", "guest_s")]
+    row("wall s: VM lists / network reads / guest checks", *phase_getters)
     row("guest checks: starting every Run Command / following them", lambda r: r["phases"].get("guest_starts_s"),
         lambda r: r["phases"].get("guest_follow_s"))
     row("Run Command POSTs (all answers)", lambda r: kind(r, "Run Command POST"))

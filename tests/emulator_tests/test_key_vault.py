@@ -11,7 +11,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 
 from tests.emulator.fleet import FleetError, load_fleet
 
-from .kv_support import OFFICER, kv  # noqa: F401  (fixture)
+from .kv_support import OFFICER, kv  # noqa: F401  pylint: disable=unused-import  (a fixture)
 
 pytestmark = pytest.mark.timeout(60)
 VERSION_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -10,7 +10,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.keyvault.secrets import SecretClient
 
 from .conftest import make_credential
-from .kv_support import OFFICER, USER, kv  # noqa: F401  (fixture)
+from .kv_support import OFFICER, USER, kv  # noqa: F401  pylint: disable=unused-import  (a fixture)
 
 pytestmark = pytest.mark.timeout(60)
 RESOURCE = "https://vault.azure-emulator.local"
@@ -120,13 +120,13 @@ def test_reader_user_and_officer_roles(kv):
     with pytest.raises(HttpResponseError) as info:
         reader.get_secret("s")
     _forbidden(info, "Microsoft.KeyVault/vaults/secrets/getSecret/action")
-    _, user_credential = kv.principal(role=USER)
+    user_credential = kv.principal(role=USER)[1]
     user = kv.client(credential=user_credential)
     assert user.get_secret("s").value == "v"                              # Secrets User: read values, not write
     with pytest.raises(HttpResponseError) as info:
         user.update_secret_properties("s", tags={"state": "active"})
     _forbidden(info, "Microsoft.KeyVault/vaults/secrets/update/action")
-    _, custom_credential = kv.principal(data_actions=["Microsoft.KeyVault/vaults/secrets/setSecret/action"])
+    custom_credential = kv.principal(data_actions=["Microsoft.KeyVault/vaults/secrets/setSecret/action"])[1]
     writer = kv.client(credential=custom_credential)
     writer.set_secret("s", "v2")                                          # a custom data action, alone
     with pytest.raises(HttpResponseError):

@@ -18,7 +18,8 @@ def validator():
         from tests.contract.definitions import load
         from tests.contract.validator import Validator
         return Validator(deviations.apply(load()))
-    except Exception as exc:  # pylint: disable=broad-except  (definitions come from PyPI, see tests/contract)
+    # The definitions come from PyPI (see tests/contract): without them the contract cannot be checked.
+    except Exception as exc:  # pylint: disable=broad-except
         pytest.skip(f"the Compute definitions are not available: {exc}")
 
 

@@ -23,7 +23,7 @@ def assert_clean_failure(run, reason, secret=None):
     nothing chained (so no traceback of another exception); the secret appears nowhere."""
     assert run.inventory is None and str(run.error) == NOTHING_PARSED, run.output
     error = run.plugin_error
-    assert type(error) is AnsibleParserError, repr(error)
+    assert error.__class__ is AnsibleParserError, repr(error)  # exactly the plugin's own error, no subclass
     assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
     assert str(error).startswith("azure_vms [%s]: " % reason), str(error)
     assert "azure_vms [%s]" % reason in run.output

@@ -138,9 +138,9 @@ class RdpItem:
         left = ["%s: %s" % (f["code"], refused.get(f["code"]) or f["fix"].get("todo") or "not fixed by its repair")
                 for f in current if f["severity"] == "error" and f["code"] not in covered]
         if left:
+            would = "would run %s; " % planned if planned else ""
             return {"outcome": "failed", "reason": "rdp_needs_human", "changed": bool(self.actions),
-                    "msg": "%sstill needs a person - %s" % ("would run %s; " % planned if planned else "",
-                                                           "; ".join(left))}
+                    "msg": "%sstill needs a person - %s" % (would, "; ".join(left))}
         return {"outcome": "changed" if self.actions else "ok", "reason": None, "changed": bool(self.actions),
                 "msg": "would run %s for %s" % (planned, state) if planned else "nothing to repair: %s" % state}
 
