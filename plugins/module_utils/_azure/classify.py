@@ -76,6 +76,9 @@ def _classify(exc, where):
         facts = AzureFacts(exc)
         if facts.has_code(*ARM_AUTH_CODES):
             return from_http(facts, where)
+        unreachable = _connection_cause(exc) if facts.status is None else None
+        if unreachable is not None:  # the token endpoint was never reached (TLS, DNS, proxy): not a refusal
+            return _connection_error(unreachable, where)
         return _credential_failure(exc, facts, where)
     if isinstance(exc, DecodeError):
         return unexpected_response(where, AzureFacts(exc))
@@ -116,6 +119,22 @@ def _is_connection_error(exc):
         ):
             return True
     return False
+
+
+def _connection_cause(exc):
+    """The connection error an azure-identity error wraps, if any (it re-raises transport failures
+    at the token endpoint as ClientAuthenticationError)."""
+    seen = set()
+    current = exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen:
+        if _is_connection_error(current):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    message = exception_message(exc).lower()
+    if any(hint in message for hint in ("certificate_verify_failed", "certificate verify failed", "sslerror")):
+        return exc
+    return None
 
 
 # --- credentials ----------------------------------------------------------------------------

@@ -58,16 +58,30 @@ class Plan:
         return self.action in ("created", "updated", "rerun")
 
 
+def not_windows_error(vm):
+    """Why VMAccess for Windows cannot act on this VM's OS, or None when it runs Windows. A document that
+    does not say which OS the VM runs is Azure's answer gone wrong, not a Linux VM."""
+    name = vm.ref.name
+    if vm.is_windows:
+        return None
+    if not vm.os_type:
+        return VmAccessError("unexpected_response", "Azure's answer for %s does not say which OS it runs (no "
+                             "storageProfile.osDisk.osType). Run again; if it persists, check the VM in the portal."
+                             % name)
+    if vm.os_type.lower() == "linux":
+        return VmAccessError(
+            "not_windows",
+            "%s runs Linux. VMAccess for Windows cannot reset it; use the VMAccessForLinux extension "
+            "(az vm user update / az vm user reset-ssh) instead." % name, os_type=vm.os_type)
+    return VmAccessError("not_windows", "%s does not report a Windows OS disk (os type %r)." % (name, vm.os_type))
+
+
 def preflight(vm):
     """What VMAccess cannot fix, from one read of the VM (the agent is ``agent_condition``'s)."""
     name = vm.ref.name
-    if not vm.is_windows:
-        if (vm.os_type or "").lower() == "linux":
-            raise VmAccessError(
-                "not_windows",
-                "%s runs Linux. VMAccess for Windows cannot reset it; use the VMAccessForLinux extension "
-                "(az vm user update / az vm user reset-ssh) instead." % name, os_type=vm.os_type)
-        raise VmAccessError("not_windows", "%s does not report a Windows OS disk (os type %r)." % (name, vm.os_type))
+    error = not_windows_error(vm)
+    if error is not None:
+        raise error
     if not vm.is_running:
         raise VmAccessError(
             "vm_not_running",

@@ -23,7 +23,11 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.network
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine import EngineOptions, ResetEngine
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.operations import Wave
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.pacing import Pacing
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.plan import AGENT_DOWN, agent_condition
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.plan import (
+    AGENT_DOWN,
+    agent_condition,
+    not_windows_error,
+)
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_findings import finding
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_guest import (
     check_script,
@@ -107,11 +111,13 @@ class RdpEngine:
             outcome = found.get(item.target.ref.key())
             if isinstance(outcome, VmAccessError):
                 item.fail(outcome)
-            elif not outcome.is_windows:
+            elif outcome.is_windows:
+                item.vm = outcome
+            elif outcome.os_type:
                 item.skip(VmAccessError("not_windows", "%s does not run Windows; Remote Desktop diagnosis is for "
                                         "Windows VMs." % outcome.ref.name))
             else:
-                item.vm = outcome
+                item.fail(not_windows_error(outcome))  # the document does not say: Azure's answer, not Linux
 
     def _network_api(self, subscription_id):
         key = subscription_id.lower()
