@@ -11,6 +11,7 @@ that are not targeted must not be touched. Then, through ansible-playbook (e2e):
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +120,9 @@ def test_fleet_fault_matrix(azure_run, reliability, soak):
     assert set(results) == set(targeted)
     assert secret_hits(repr(results), [emu.env["AZURE_SECRET"]]) == 0  # no secret, no bearer token
     requests = control.requests()
+    vm_lists = [q for q in requests if q["method"] == "GET" and q["path"].lower().endswith("/virtualmachines")]
+    vm_gets = [q for q in requests if q["method"] == "GET" and re.search(r"/virtualMachines/[^/]+$", q["path"], re.I)]
+    assert vm_lists and not vm_gets  # the fleet's path: list passes, never a GET per VM
     seen = Counter()
     for name in targeted:
         outcome, reason, runs = _expected(names[name])
