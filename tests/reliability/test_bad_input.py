@@ -4,14 +4,18 @@
   (AnsibleModule's validator, as Ansible would), then through the validation the module runs before
   any API call (target_vm + check_request). Every case ends accepted or as a VmAccessError with a
   known reason code; nothing else may escape. Azure responses (any JSON) go through the parsers.
-- A sample through real ansible-playbook: each case fails with a reason code, no traceback, and the
-  emulator sees no ARM request at all.
-- Malformed responses from the emulator (fault rules with custom bodies): a clean failure with a reason.
+- A list of bad arguments through the module's own main() in-process, and one of each kind through real
+  ansible-playbook (e2e): each case fails with a reason code (or Ansible's own argument message), no
+  traceback, no secret, and the emulator sees no request at all.
+- Malformed responses from the emulator (fault rules with custom bodies), through the engine: a clean
+  failure with a reason, and nothing ran in the guest.
 """
 
 from __future__ import annotations
 
+import json
 import string
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +30,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import parse_extension, parse_vm
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.refs import VmRef
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import check_request
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import ResetRequest, check_request
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_options
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.views import extension_view, vm_view
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import (
@@ -34,10 +38,13 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs
     reset_request,
 )
 
-from tests.integration.fleet_helpers import PASSWORD, RG, seed, windows_vm
+from ansible_collections.azure_ops.vm_access.plugins.modules import vm_access_reset
+from tests.engine import fixtures
+from tests.integration.fleet_helpers import PASSWORD, RG, windows_vm
 
 from .helpers import TRACEBACK, secret_hits
 
+azure_run = fixtures.azure_run  # the in-process fixture (tests/engine/fixtures.py)
 GROUP = "bad input"
 COUNTS = {"args": 0, "args_rejected": 0, "responses": 0}
 
@@ -209,10 +216,10 @@ def test_azure_documents_generated(soak, reliability):
                        cases=sum(seen.values()), outcomes=seen, writes_per_vm="-")
 
 
-# -- through ansible-playbook: a reason code, no traceback, zero ARM requests ------------------------------------
+# -- the module's own main(): every bad argument case in-process; a representative set through ansible-playbook -----
 
 LONG = "x" * 5000
-PLAYBOOK_CASES = [
+BAD_ARGUMENTS = [
     ("bad vm_id", dict(vm_id="/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/nic/z", reset="rdp"),
      "invalid_argument"),
     ("vm_id is a URL", dict(vm_id="https://management.azure.com/subscriptions/x/resourceGroups/y/providers/"
@@ -243,46 +250,69 @@ PLAYBOOK_CASES = [
                                password=PASSWORD), "invalid_username"),
     ("bad handler version", dict(resource_group=RG, vm_name="v", reset="rdp", type_handler_version="latest"),
      "invalid_argument"),
+    # ansible-core <= 2.19 raises (not rejects) on this in its own int check
+    ("infinite wait_timeout", dict(resource_group=RG, vm_name="v", reset="rdp", wait_timeout="inf"),
+     "invalid_argument"),
+    # Ansible's own argument checks (mutually exclusive, required, type): a clean msg, no reason code
     ("vm_id and vm_name", dict(vm_id="/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/z",
                                vm_name="z", reset="rdp"), None),
     ("nothing to target", dict(reset="rdp"), None),
     ("wrong type", dict(resource_group=RG, vm_name="v", reset="rdp", wait_timeout="soon"), None),
 ]
+# Through ansible-playbook: one case of each kind, what only a real run shows (no_log at -vvv, ansible-core's
+# own int check raising inside the module process, Ansible's argument checks).
+SMOKE = ("vm_name with control char", "disallowed password", "username with control char", "infinite wait_timeout",
+         "vm_id and vm_name")
+
+
+def _check_rejection(label, result, reason):
+    assert result.get("failed") is True, (label, result)
+    assert result.get("msg"), label
+    if reason is None:   # Ansible's own argument checks
+        assert "reason" not in result, (label, result)
+        return "ansible_argspec"
+    assert result.get("reason") == reason, (label, result.get("reason"), result.get("msg"))
+    return reason
 
 
 @pytest.mark.emulator
-@pytest.mark.timeout(400)
+def test_bad_arguments_through_the_module_in_process(azure_run, reliability):
+    """The module's own main() (argument spec, request checks, fail_json with no_log masking), without a process."""
+    reasons = Counter()
+    for label, args, reason in BAD_ARGUMENTS:
+        result = azure_run.module(vm_access_reset.main, **args)
+        reasons[_check_rejection(label, result, reason)] += 1
+        assert secret_hits(json.dumps(result), [PASSWORD, azure_run.emulator.env["AZURE_SECRET"]]) == 0, label
+    assert azure_run.control.requests() == []  # no metadata, token or ARM request at all
+    reliability.record(GROUP, "invalid arguments through the module's main(), in-process", cases=len(BAD_ARGUMENTS),
+                       outcomes=dict(reasons), writes_per_vm="0 (no ARM or token request at all)")
+
+
+@pytest.mark.emulator
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
 def test_bad_arguments_through_ansible_playbook(fresh_emulator, run_tasks, reliability):
     emu = fresh_emulator
     emu.control.clear_requests()
+    cases = [case for case in BAD_ARGUMENTS if case[0] in SMOKE]
+    assert len(cases) == len(SMOKE)
     tasks = []
-    for i, (_unused_label, args, _unused_reason) in enumerate(PLAYBOOK_CASES):
+    for i, (_label, args, _reason) in enumerate(cases):
         task = {"name": "case %d" % i, "azure_ops.vm_access.vm_access_reset": args, "register": "c%d" % i}
         if "password" in args:
             task["no_log"] = True
         tasks.append(task)
     run = run_tasks(tasks, verbosity=3)
     assert TRACEBACK not in run.everything
-    assert secret_hits(run.everything, [PASSWORD, emu.env["AZURE_SECRET"]]) == 0
-    reasons = {}
-    for i, (label, _unused_args, reason) in enumerate(PLAYBOOK_CASES):
-        r = run.result("c%d" % i)
-        assert r.get("failed") is True, (label, r)
-        assert r.get("msg"), label
-        if reason is None:   # Ansible's own argument checks (mutually exclusive, required, type)
-            assert "reason" not in r or r["reason"] in REASONS, label
-            got = r.get("reason", "ansible_argspec")
-        else:
-            assert r.get("reason") == reason, (label, r.get("reason"), r.get("msg"))
-            got = reason
-        reasons[got] = reasons.get(got, 0) + 1
-    arm = [q for q in emu.control.requests() if q["kind"] in ("read", "write", "operation", "identity")]
-    assert arm == [], arm[:3]
-    reliability.record(GROUP, "invalid arguments through ansible-playbook (-vvv)", cases=len(PLAYBOOK_CASES),
-                       outcomes=reasons, writes_per_vm="0 (no ARM or token request at all)")
+    assert secret_hits(run.everything, [PASSWORD, "P@ssw0rd", emu.env["AZURE_SECRET"]]) == 0
+    reasons = Counter(_check_rejection(label, run.result("c%d" % i), reason)
+                      for i, (label, _args, reason) in enumerate(cases))
+    assert emu.control.requests() == []  # no metadata, token or ARM request at all
+    reliability.record(GROUP, "invalid arguments through ansible-playbook (-vvv)", cases=len(cases),
+                       outcomes=dict(reasons), writes_per_vm="0 (no ARM or token request at all)")
 
 
-# -- malformed Azure responses, through the module -------------------------------------------------------------
+# -- malformed Azure responses, through the engine (one VM per run, as the module does) ---------------------------
 
 VM_GET = r"/virtualMachines/{vm}$"
 RESPONSE_CASES = [
@@ -302,29 +332,40 @@ RESPONSE_CASES = [
 
 
 @pytest.mark.emulator
-@pytest.mark.timeout(400)
-def test_malformed_azure_responses(fresh_emulator, run_tasks, reliability):
-    emu = fresh_emulator
-    vms = [windows_vm("m-%02d" % i, rdp="broken") for i in range(len(RESPONSE_CASES))]
-    sub = seed(emu, *vms)
-    for i, (_unused_label, rule) in enumerate(RESPONSE_CASES):
-        rule = dict(rule, path=rule["path"].format(vm="m-%02d" % i))
-        emu.control.add_fault(action="status", vm="m-%02d" % i, **rule)
-    tasks = [{"name": label, "register": "m%d" % i,
-              "azure_ops.vm_access.vm_access_reset": dict(resource_group=RG, vm_name="m-%02d" % i, reset="rdp",
-                                                          run_tag="T1", wait_timeout=30)}
-             for i, (label, _unused_rule) in enumerate(RESPONSE_CASES)]
-    run = run_tasks(tasks)
-    assert TRACEBACK not in run.everything
-    outcomes = {}
-    for i, (label, _unused_rule) in enumerate(RESPONSE_CASES):
-        r = run.result("m%d" % i)
-        assert r.get("failed") is True, (label, r.get("changed"), r.get("extension"))
-        assert r.get("reason") in REASONS, (label, r.get("reason"), r.get("msg"))
-        assert r.get("reason") != "unexpected_error", (label, r.get("msg"))
-        assert r.get("msg"), label
-        outcomes[r["reason"]] = outcomes.get(r["reason"], 0) + 1
-        # Never "succeeded" on a VM where nothing ran.
-        assert emu.control.vm(sub, RG, "m-%02d" % i)["guest"]["rdp_enabled"] is False or r.get("failed")
+@pytest.mark.timeout(120)
+def test_malformed_azure_responses(azure_run, reliability):
+    names = ["m-%02d" % i for i in range(len(RESPONSE_CASES))]
+    azure_run.seed(*[windows_vm(name, rdp="broken") for name in names])
+    outcomes = Counter()
+    for name, (label, rule) in zip(names, RESPONSE_CASES):
+        azure_run.control.add_fault(action="status", vm=name, **dict(rule, path=rule["path"].format(vm=name)))
+        result = azure_run.one(name, ResetRequest(reset="rdp", run_tag="T1"), wait_timeout=30)
+        # Never "changed" or "ok" (the module fails its task on both of these outcomes).
+        assert result["outcome"] in ("failed", "skipped"), (label, result["outcome"], result["msg"])
+        assert result["reason"] in REASONS and result["reason"] != "unexpected_error", (label, result["msg"])
+        assert result["msg"], label
+        # Changed only where a PUT was answered 2xx; without such an answer, nothing ran in the guest.
+        accepted = any(200 <= status < 300 for status in azure_run.puts(name))
+        assert accepted or not result["changed"], label
+        assert azure_run.vm(name)["run_count"] <= (1 if accepted else 0), label
+        outcomes[result["reason"]] += 1
     reliability.record(GROUP, "malformed / unexpected Azure responses (custom fault bodies), through the module",
-                       cases=len(RESPONSE_CASES), outcomes=outcomes, writes_per_vm="<= 1 PUT, never reported changed")
+                       cases=len(RESPONSE_CASES), outcomes=dict(outcomes),
+                       writes_per_vm="<= 1 PUT; changed only where Azure accepted it, never outcome changed",
+                       notes="in-process: the engine with one target per run, as the module runs it")
+
+
+# SUSPECTED COLLECTION BUG (reported, not fixed here: plugins/ is out of scope for the test work).
+# A VM GET answered 200 with an empty document ({}: no storageProfile, no instance view) is judged "not_windows"
+# by the pre-flight (plan.preflight: "does not report a Windows OS disk (os type None)"), so a fleet *skips* the VM
+# as if it ran Linux, and the run can end green although the VM was never reset. An answer without the OS type is
+# malformed (Azure's VM GET always carries storageProfile.osDisk.osType), and the engine otherwise refuses to guess
+# (reading.py: "an unknown power state is never taken for a stopped VM"): expected unexpected_response, failed.
+@pytest.mark.emulator
+@pytest.mark.xfail(strict=True, reason="collection bug: a VM document without an OS type is skipped as not_windows")
+def test_a_vm_document_without_an_os_type_is_an_unexpected_response(azure_run):
+    azure_run.seed(windows_vm("m-empty", rdp="broken"))
+    azure_run.control.add_fault(action="status", vm="m-empty", method="GET", path=r"/virtualMachines/m-empty$",
+                                status=200, body={})
+    result = azure_run.one("m-empty", ResetRequest(reset="rdp", run_tag="T1"))
+    assert (result["outcome"], result["reason"]) == ("failed", "unexpected_response"), result["msg"]

@@ -1,142 +1,167 @@
-"""Fault matrix for one VM at a time: vm_access_reset through ansible-playbook against the emulator.
+"""Fault matrix for one VM at a time, in-process: the engine with one target (vm_access_reset's path: one GET,
+one PUT, its operation polled) against the emulator's fault injection.
 
-All cases run in one playbook (one task per VM; every fault rule is bound to its VM), so the
-quick variant pays Ansible's start-up once. For every case: the task's outcome and reason are
-right, the guest state agrees with it, the extension writes that landed and the guest runs are
-counted (never a duplicate run), and the run ends.
+For every case: the outcome and reason are right, the guest agrees with them (reported success <=> the reset ran
+in the guest), the extension PUTs sent and landed and the guest runs are counted (never a duplicate run), and
+the run ends within its bound. The module's own wiring of these results into task results is the e2e smoke set.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.fleet_helpers import PASSWORD, RG, seed, windows_vm
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.request import ResetRequest
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.verdict import SKIP_REASONS
 
-from .helpers import TRACEBACK, Watcher, ext_puts, landed, secret_hits
+from tests.engine import fixtures
+from tests.engine.fixtures import once, windows_vm
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(420)]
+from .helpers import secret_hits
+
+azure_run = fixtures.azure_run  # the in-process fixture (tests/engine/fixtures.py)
+pytestmark = [pytest.mark.emulator, pytest.mark.timeout(120)]
 GROUP = "single-VM faults"
+PUT = dict(method="PUT", path="/extensions/")
+LAST_FAILED = {"name": "enablevmaccess", "version": "2.4.11", "force_update_tag": "azops:v1:rdp:0:INC-1",
+               "settings": {}, "state": "Failed", "message": "Enable failed: injected."}
 
 
-def _task(case, wait_timeout=60, **args):
-    args = dict(resource_group=RG, vm_name="s-" + case, reset="rdp", run_tag="INC-" + case.upper(),
-                wait_timeout=wait_timeout, **args)
-    task = {"name": case, "azure_ops.vm_access.vm_access_reset": args, "register": "r_" + case.replace("-", "_")}
-    if "password" in args:
-        task["no_log"] = True
-    return task
+class Case:
+    def __init__(self, note, faults=(), reason=None, runs=1, wait_timeout=30, extension=None, hook=None):
+        self.note, self.faults, self.reason, self.runs = note, list(faults), reason, runs
+        self.wait_timeout, self.extension, self.hook = wait_timeout, extension, hook
+
+    @property
+    def fails(self):
+        return self.reason is not None
 
 
-# case -> (fault rules, task options, expected (failed, reason), expected guest runs)
 CASES = {
-    "429-short": ([dict(action="status", method="PUT", path="/extensions/", status=429, retry_after=0.3, count=2)],
-                  {}, (False, None), 1),
-    "429-long": ([dict(action="status", method="PUT", path="/extensions/", status=429, retry_after=30)],
-                 {"wait_timeout": 15}, (True, "throttled"), 0),
-    "5xx-burst": ([dict(action="status", method="GET", path="/virtualMachines/s-5xx-burst$", status=500,
-                        retry_after=0.2, count=2),
-                   dict(action="status", method="PUT", path="/extensions/", status=503, retry_after=0.2, count=2)],
-                  {}, (False, None), 1),
-    "drop-before": ([dict(action="drop_before", method="PUT", path="/extensions/", count=1)], {}, (False, None), 1),
-    "drop-after": ([dict(action="drop_after", method="PUT", path="/extensions/", count=1)], {}, (False, None), 1),
-    "never-finish": ([dict(action="never_finish", method="PUT", path="/extensions/", count=1)],
-                     {"wait_timeout": 6}, (True, "operation_timeout"), 0),
-    "dealloc": ([dict(action="delay", method="PUT", path="/extensions/", delay_s=2.0, count=1)], {},
-                (True, "vm_not_running"), 0),
-    "last-failed": ([], {}, (False, None), 1),
-    "token-expiry": ([], {}, (False, None), 1),
+    "429-short": Case("PUT answered 429 twice (Retry-After 0.3 s), then accepted",
+                      [dict(PUT, action="status", status=429, retry_after=0.3, count=2)]),
+    "429-long": Case("Retry-After 30 s > wait_timeout 15 s: fails fast as throttled instead of sleeping",
+                     [dict(PUT, action="status", status=429, retry_after=30)], "throttled", 0, wait_timeout=15),
+    "5xx-burst": Case("VM GET 500 x2 and PUT 503 x2, retried",
+                      [dict(action="status", method="GET", path="/virtualMachines/s-5xx-burst$", status=500,
+                            retry_after=0.2, count=2),
+                       dict(PUT, action="status", status=503, retry_after=0.2, count=2)]),
+    "drop-before": Case("connection dropped before the PUT was processed; retried",
+                        [dict(PUT, action="drop_before", count=1)]),
+    "drop-after": Case("PUT processed, answer lost; the identical retry joins the running operation",
+                       [dict(PUT, action="drop_after", count=1)]),
+    "never-finish": Case("operation stays InProgress; wait_timeout 3 s",
+                         [dict(PUT, action="never_finish", count=1)], "operation_timeout", 0, wait_timeout=3),
+    "dealloc": Case("VM deallocated after the pre-flight read, before the PUT (409 from Azure)",
+                    reason="vm_not_running", runs=0, hook="deallocate_before_put"),
+    "last-failed": Case("VMAccess last run Failed with the same run_tag: rerun as attempt 1", extension=LAST_FAILED),
+    "token-expiry": Case("every token expired server-side right after the PUT; fresh token fetched",
+                         hook="expire_tokens_after_put"),
 }
 
 
-def test_single_vm_fault_matrix(fresh_emulator, run_tasks, reliability):
-    emu = fresh_emulator
-    control = emu.control
-    vms = [windows_vm("s-" + case, rdp="broken") for case in CASES]
-    for vm in vms:
-        if vm["name"] == "s-last-failed":
-            vm["extension"] = {"name": "enablevmaccess", "version": "2.4.11", "force_update_tag": "azops:v1:rdp:0:INC-LAST-FAILED",
-                               "settings": {}, "state": "Failed", "message": "Enable failed: injected."}
-    sub = seed(emu, *vms)
-    for case, (faults, _unused_opts, _unused_expect, _unused_runs) in CASES.items():
-        for rule in faults:
-            control.add_fault(vm="s-" + case, **rule)
-    # VM deallocated between the pre-flight read and the PUT (the PUT is delayed 2 s to open the window).
-    dealloc = Watcher(emu, lambda: control.patch_vm(sub, RG, "s-dealloc", power_state="deallocated"),
-                      method="GET", vm="s-dealloc", path="/virtualMachines/s-dealloc$", timeout=400)
-    # Every issued token expires while the module waits on its extension.
-    expiry = Watcher(emu, control.expire_tokens, method="PUT", vm="s-token-expiry", path="/extensions/", timeout=400)
-    dealloc.start()
-    expiry.start()
-    try:
-        run = run_tasks([_task(case, **opts) for case, (_unused_faults, opts, _unused_expect, _unused_runs) in CASES.items()])
-    finally:
-        dealloc.stop()
-        expiry.stop()
-    assert dealloc.fired.is_set() and expiry.fired.is_set(), (dealloc.error, expiry.error)
-    assert TRACEBACK not in run.everything
-    assert secret_hits(run.everything, [emu.env["AZURE_SECRET"], PASSWORD]) == 0
-
-    requests = control.requests()
-    for case, (faults, opts, (should_fail, reason), runs) in CASES.items():
-        name = "s-" + case
-        r = run.result("r_" + case.replace("-", "_"))
-        state = control.vm(sub, RG, name)
-        guest = state["guest"]
-        assert bool(r.get("failed")) is should_fail, (case, r.get("reason"), r.get("msg"))
-        assert r.get("reason") == reason, (case, r.get("reason"), r.get("msg"))
-        assert state["run_count"] == runs, (case, state["run_count"])  # never a duplicate guest run
-        puts = ext_puts(emu, vm=name)
-        # The truth: reported success <=> the reset ran in the guest.
-        assert guest["rdp_enabled"] is (not should_fail), case
-        if not should_fail:
-            assert r["extension"]["provisioning_state"] == "Succeeded", case
-            assert r["changed"] is True
-        reliability.record(GROUP, "single VM: " + case, cases=1,
-                           outcomes=("failed/%s" % reason) if should_fail else "changed",
-                           writes_per_vm="%d PUT sent, %d landed, %d guest run" % (len(puts), len(landed(puts)), runs),
-                           notes=NOTES.get(case, ""))
-    # Specific checks.
-    assert len(landed(ext_puts(emu, vm="s-drop-after"))) == 2  # the PUT landed, its retry joined the same run
-    assert len(landed(ext_puts(emu, vm="s-drop-before"))) == 1
-    assert len(landed(ext_puts(emu, vm="s-429-long"))) == 0
-    assert len(ext_puts(emu, vm="s-429-long")) == 1  # Retry-After 30 s > wait_timeout: not waited for
-    assert "Retry-After" in run.result("r_429_long")["msg"] or run.result("r_429_long").get("retry_after")
-    tag = control.vm(sub, RG, "s-last-failed")["extensions"][0]["force_update_tag"]
-    assert tag == "azops:v1:rdp:1:INC-LAST-FAILED"  # a new attempt tag, or Azure would skip the run
-    assert run.result("r_last_failed")["action"] == "rerun"
-    identity_after_expiry = [q for q in requests if q["kind"] == "identity"]
-    assert len(identity_after_expiry) >= len(CASES) + 1  # the expired token was replaced by a fresh one
-    assert any(q["status"] == 401 for q in requests)  # ARM refused the expired token (the operation poll)...
+def hooks(azure, case, name):
+    if case.hook == "deallocate_before_put":
+        return {"before_put": once(lambda: azure.deallocate(name))}
+    if case.hook == "expire_tokens_after_put":
+        return {"after_put": once(azure.control.expire_tokens)}
+    return {}
 
 
-NOTES = {
-    "429-short": "PUT answered 429 twice (Retry-After 0.3 s), then accepted",
-    "429-long": "Retry-After 30 s > wait_timeout 15 s: fails fast as throttled instead of sleeping",
-    "5xx-burst": "VM GET 500 x2 and PUT 503 x2, retried",
-    "drop-before": "connection dropped before the PUT was processed; retried",
-    "drop-after": "PUT processed, answer lost; the identical retry joins the running operation",
-    "never-finish": "operation stays InProgress; wait_timeout 6 s",
-    "dealloc": "VM deallocated after the pre-flight read, before the PUT (409 from Azure)",
-    "last-failed": "VMAccess last run Failed with the same run_tag: rerun as attempt 1",
-    "token-expiry": "every token expired server-side right after the PUT; fresh token fetched",
+@pytest.mark.parametrize("case_id", list(CASES))
+def test_single_vm_fault(azure_run, reliability, case_id):
+    case, name = CASES[case_id], "s-" + case_id
+    azure_run.seed(windows_vm(name, **({"extension": case.extension} if case.extension else {})))
+    for rule in case.faults:
+        azure_run.control.add_fault(vm=name, **rule)
+    hook = hooks(azure_run, case, name)
+
+    result = azure_run.one(name, ResetRequest(reset="rdp", run_tag="INC-1"), wait_timeout=case.wait_timeout,
+                           **hook)
+
+    state = azure_run.vm(name)
+    # The engine skips a VM VMAccess cannot act on (the fleet's outcome); the module fails its task with the reason.
+    expected = ("changed", None)
+    if case.fails:
+        expected = ("skipped" if case.reason in SKIP_REASONS else "failed", case.reason)
+    assert (result["outcome"], result["reason"]) == expected, result["msg"]
+    assert state["run_count"] == case.runs  # never a duplicate guest run
+    assert state["guest"]["rdp_enabled"] is (not case.fails)  # the truth: reported success <=> it ran
+    if not case.fails:
+        assert result["extension"]["provisioning_state"] == "Succeeded" and result["changed"] is True
+    for fired in hook.values():
+        assert fired.fired.is_set()
+    assert secret_hits(repr(result), [azure_run.emulator.env["AZURE_SECRET"]]) == 0  # no secret, no bearer token
+    puts = azure_run.puts(name)
+    landed = [status for status in puts if 200 <= status < 300]
+    SPECIFIC[case_id](azure_run, result, puts, landed)
+    reliability.record(GROUP, "single VM: %s — %s" % (case_id, case.note), cases=1,
+                       outcomes="failed/%s" % case.reason if case.fails else "changed",  # as the module's task ends
+                       writes_per_vm="%d PUT sent, %d landed, %d guest run" % (len(puts), len(landed), case.runs))
+
+
+def _retried(statuses):
+    def check(_azure, _result, puts, landed):
+        assert puts == statuses and len(landed) == 1
+    return check
+
+
+def _drop_after(_azure, _result, puts, landed):
+    assert len(puts) == 2 and len(landed) == 2  # the PUT landed, its retry joined the same run
+
+
+def _long_429(_azure, result, puts, landed):
+    assert (puts, landed) == ([429], [])  # Retry-After 30 s > the budget: not waited for
+    assert "Azure asks to retry after 30 s." in result["msg"], result["msg"]
+
+
+def _never_finish(_azure, result, puts, landed):
+    assert len(landed) == 1 and result["changed"] is True and "wait_timeout (3s)" in result["msg"]
+
+
+def _dealloc(_azure, result, puts, landed):
+    assert landed == [] and puts and set(puts) == {409}
+    assert result["changed"] is False and "Start the VM" in result["msg"]
+
+
+def _last_failed(azure, result, _puts, landed):
+    assert len(landed) == 1 and result["action"] == "rerun"
+    # A new attempt tag, or Azure would skip the run.
+    assert azure.vm("s-last-failed")["extensions"][0]["force_update_tag"] == "azops:v1:rdp:1:INC-1"
+
+
+def _token_expiry(azure, _result, _puts, landed):
+    requests = azure.control.requests()
+    refused = [q for q in requests if q["status"] == 401]
+    assert len(landed) == 1 and refused  # ARM refused the expired token (an operation poll)...
+    tokens_after = [q for q in requests if q["kind"] == "identity" and q["seq"] > refused[0]["seq"]]
+    assert tokens_after  # ...and a fresh one was fetched
+
+
+SPECIFIC = {
+    "429-short": _retried([429, 429, 201]),
+    "429-long": _long_429,
+    "5xx-burst": _retried([503, 503, 201]),
+    "drop-before": _retried([0, 201]),
+    "drop-after": _drop_after,
+    "never-finish": _never_finish,
+    "dealloc": _dealloc,
+    "last-failed": _last_failed,
+    "token-expiry": _token_expiry,
 }
 
 
-def test_operation_endpoint_failing_while_the_extension_succeeds(fresh_emulator, run_tasks, reliability):
-    """Every poll of the async operation fails (500), yet the extension ran: report success from the
-    instance view, with a warning, not the transport error."""
-    emu = fresh_emulator
-    sub = seed(emu, windows_vm("s-op-500", rdp="broken"))
-    emu.control.add_fault(action="status", method="GET", path=r"/operations/", status=500, retry_after=0.1)
-    run = run_tasks([_task("op-500", wait_timeout=60)])
-    r = run.result("r_op_500")
-    state = emu.control.vm(sub, RG, "s-op-500")
-    assert not r.get("failed"), r.get("msg")
-    assert r["changed"] is True and r["extension"]["provisioning_state"] == "Succeeded"
+def test_operation_endpoint_failing_while_the_extension_succeeds(azure_run, reliability):
+    """Every poll of the async operation fails (500), yet the extension ran: success from the instance view, with
+    a warning, not the transport error."""
+    azure_run.seed(windows_vm("s-op-500"))
+    azure_run.control.add_fault(action="status", method="GET", path="/operations/", status=500, retry_after=0.1)
+    result = azure_run.one("s-op-500", ResetRequest(reset="rdp", run_tag="INC-1"), wait_timeout=30)
+    state = azure_run.vm("s-op-500")
+    assert (result["outcome"], result["changed"]) == ("changed", True), result["msg"]
+    assert result["extension"]["provisioning_state"] == "Succeeded"
     assert state["run_count"] == 1 and state["guest"]["rdp_enabled"] is True
-    assert "instance view shows the reset succeeded" in run.stdout + run.stderr  # the warning
-    assert TRACEBACK not in run.everything
-    puts = ext_puts(emu, vm="s-op-500")
+    assert any("instance view shows the reset succeeded" in w for w in result["warnings"])
+    landed = [status for status in azure_run.puts("s-op-500") if 200 <= status < 300]
     reliability.record(GROUP, "single VM: operation endpoint 500s, extension succeeded", cases=1,
                        outcomes="changed + warning (from the instance view)",
-                       writes_per_vm="%d PUT, %d guest run" % (len(landed(puts)), state["run_count"]))
+                       writes_per_vm="%d PUT, %d guest run" % (len(landed), state["run_count"]))
