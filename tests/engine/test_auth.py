@@ -27,9 +27,8 @@ def principals_of_arm_calls(azure):
 def test_the_awx_credential_variables_are_enough(azure_run):
     # AWX's Azure Resource Manager credential injects exactly these variables.
     azure_run.seed(windows_vm("web-01"))
-    environ = {key: value for key, value in azure_run.environ.items()
-               if not key.startswith("AZURE_") or key in ("AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_SECRET",
-                                                         "AZURE_TENANT", "AZURE_CLOUD_ENVIRONMENT")}
+    awx = ("AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT", "AZURE_CLOUD_ENVIRONMENT")
+    environ = {key: value for key, value in azure_run.environ.items() if not key.startswith("AZURE_") or key in awx}
     session = azure_run.session(environ=environ)
     assert (session.settings.method, session.settings.source) == ("client_secret", "env")
     vms, _api = read_vms(session, INFO_ONE)

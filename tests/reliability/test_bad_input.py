@@ -355,14 +355,10 @@ def test_malformed_azure_responses(azure_run, reliability):
                        notes="in-process: the engine with one target per run, as the module runs it")
 
 
-# SUSPECTED COLLECTION BUG (reported, not fixed here: plugins/ is out of scope for the test work).
-# A VM GET answered 200 with an empty document ({}: no storageProfile, no instance view) is judged "not_windows"
-# by the pre-flight (plan.preflight: "does not report a Windows OS disk (os type None)"), so a fleet *skips* the VM
-# as if it ran Linux, and the run can end green although the VM was never reset. An answer without the OS type is
-# malformed (Azure's VM GET always carries storageProfile.osDisk.osType), and the engine otherwise refuses to guess
-# (reading.py: "an unknown power state is never taken for a stopped VM"): expected unexpected_response, failed.
+# A VM GET answered 200 with an empty document ({}: no storageProfile, no instance view) was once judged
+# "not_windows", so a fleet skipped the VM as if it ran Linux and could end green. An answer without the OS type
+# is malformed (Azure's VM GET always carries storageProfile.osDisk.osType), and the engine refuses to guess.
 @pytest.mark.emulator
-@pytest.mark.xfail(strict=True, reason="collection bug: a VM document without an OS type is skipped as not_windows")
 def test_a_vm_document_without_an_os_type_is_an_unexpected_response(azure_run):
     azure_run.seed(windows_vm("m-empty", rdp="broken"))
     azure_run.control.add_fault(action="status", vm="m-empty", method="GET", path=r"/virtualMachines/m-empty$",

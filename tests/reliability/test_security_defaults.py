@@ -89,8 +89,6 @@ def test_a_server_certificate_from_an_untrusted_ca_fails_cleanly(azure_run, tmp_
 # as for the same failure on Resource Manager above.
 @pytest.mark.emulator
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True,
-                   reason="collection bug: TLS failure at the token endpoint reported as authentication_failed")
 def test_an_untrusted_token_endpoint_is_a_connection_error_with_the_tls_advice(azure_run, tmp_path):
     azure_run.seed(windows_vm("t-01"))
     engine = azure_run.engine(ResetRequest(reset="rdp", run_tag="T1"), wait_timeout=6)  # cloud discovered

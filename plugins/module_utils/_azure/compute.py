@@ -61,6 +61,16 @@ def _raw_json(pipeline_response, deserialized, headers):
     return json.loads(response.text())
 
 
+def _accepted_document(accepted):
+    """The body of an accepted PUT, or {} when it is not JSON: Azure took the write (2xx) all the same,
+    so the run is followed and judged from what is read afterwards, never reported as not written."""
+    try:
+        document = json.loads(accepted.http_response.text() or "{}")
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
 class _Accepted:
     """A polling method that only keeps the first answer of a long-running call (azure-core's
     PollingMethod protocol): the caller follows the operation itself with ``Operation``."""
@@ -236,14 +246,18 @@ class ComputeApi:
             raise classify_azure_error(exc, operation="read the VMAccess extension", target=ref.id) from None
 
     def put_extension(self, ref, name, body):
-        """PUT the extension; returns (the accepted document, its Operation)."""
+        """PUT the extension; returns (the accepted document, its Operation), or (the document, a VmAccessError)
+        when Azure accepted the write but its answer names no operation to follow (follow the extension then)."""
         try:
             accepted = self.client.virtual_machine_extensions.begin_create_or_update(
                 ref.resource_group, ref.name, name, body, polling=_Accepted()).result()
-            document = json.loads(accepted.http_response.text() or "{}")
-            return document, Operation(self.client, accepted, ref.id)
         except Exception as exc:
             raise classify_azure_error(exc, operation="update the VMAccess extension", target=ref.id) from None
+        try:
+            operation = Operation(self.client, accepted, ref.id)
+        except Exception as exc:
+            operation = classify_azure_error(exc, operation="follow the VMAccess operation", target=ref.id)
+        return _accepted_document(accepted), operation
 
     def run_command(self, ref, command_id, script=None, parameters=None):
         """Start a Run Command on the VM (one script at a time per VM); returns its Operation."""

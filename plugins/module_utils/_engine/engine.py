@@ -230,6 +230,8 @@ class ResetEngine:
         accepted, operation = self.api_for(ref.subscription_id).put_extension(ref, plan.extension_name, body)
         item.extension = parse_extension(accepted) if isinstance(accepted, dict) and accepted else item.extension
         item.written = True
+        if isinstance(operation, VmAccessError):  # accepted, but nothing to poll: follow the extension itself
+            item.tracking_error, operation = operation, None
         if not self.options.wait:
             item.finish(Verdict("changed", None, "submitted (%s); not waiting for the run" % plan.why), self.clock())
             return
