@@ -375,7 +375,8 @@ def guest_table(results: dict[int, list[dict]], scale: float) -> str:
     def fixed(label, value):
         lines.append(f"| {label} | " + " | ".join(value(n) for n in sizes) + " |")
 
-    status = (lambda code: lambda r: r["status_by_kind"].get(f"Run Command POST {code}", 0))
+    def status(code):
+        return lambda r: r["status_by_kind"].get(f"Run Command POST {code}", 0)
     row("**wall s**", lambda r: r["wall_s"])
     fixed("write-budget floor s: scale × max(0, (writes − 200) / 10)",
           lambda n: f"{scale * max(0.0, (n - WRITE_BURST) / WRITE_PER_S):.1f}")

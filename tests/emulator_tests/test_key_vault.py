@@ -11,7 +11,8 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 
 from tests.emulator.fleet import FleetError, load_fleet
 
-from .kv_support import OFFICER, kv  # noqa: F401  pylint: disable=unused-import  (a fixture)
+# kv is a fixture
+from .kv_support import OFFICER, kv  # noqa: F401  pylint: disable=unused-import
 
 pytestmark = pytest.mark.timeout(60)
 VERSION_RE = re.compile(r"^[0-9a-f]{32}$")

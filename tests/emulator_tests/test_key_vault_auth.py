@@ -10,7 +10,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.keyvault.secrets import SecretClient
 
 from .conftest import make_credential
-from .kv_support import OFFICER, USER, kv  # noqa: F401  pylint: disable=unused-import  (a fixture)
+# kv is a fixture
+from .kv_support import OFFICER, USER, kv  # noqa: F401  pylint: disable=unused-import
 
 pytestmark = pytest.mark.timeout(60)
 RESOURCE = "https://vault.azure-emulator.local"

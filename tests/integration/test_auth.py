@@ -24,11 +24,13 @@ def test_the_action_group_carries_the_credential_and_a_wrong_secret_is_never_ech
     auth = {"auth_source": "auto", "client_id": env["AZURE_CLIENT_ID"], "secret": env["AZURE_SECRET"],
             "tenant": env["AZURE_TENANT"], "subscription_id": env["AZURE_SUBSCRIPTION_ID"],
             "cloud_environment": env["AZURE_CLOUD_ENVIRONMENT"]}
+    wrong_auth = dict(auth)
+    wrong_auth["secret"] = WRONG_SECRET
     run = run_tasks([
         with_group_defaults([reset_task(resource_group=RG, vm_name="web-01", reset="rdp", run_tag="T1"),
                              info_task(resource_group=RG)], **auth),
         with_group_defaults([reset_task("wrong", resource_group=RG, vm_name="web-01", reset="rdp", run_tag="T2")],
-                            **dict(auth, secret=WRONG_SECRET)),
+                            **wrong_auth),
     ], env=NO_ENV_CREDENTIALS, verbosity=4)
     assert run.result()["changed"] is True
     assert run.result("i")["vms"][0]["vmaccess"]["last_run_succeeded"] is True

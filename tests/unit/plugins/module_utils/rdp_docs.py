@@ -8,7 +8,7 @@ SUBNET_NSG_ID = NET_RG + "/networkSecurityGroups/nsg-subnet-web"
 NIC_NSG_ID = NET_RG + "/networkSecurityGroups/nsg-nic-web-001"
 NIC_ID = NET_RG + "/networkInterfaces/web-001-nic"
 NIC_ADDRESS = "10.0.1.4"
-SUBNET_PREFIXES = ["10.0.1.0/24"]
+SUBNET_PREFIXES = ("10.0.1.0/24",)
 
 
 def security_rule(name, priority, access="Allow", direction="Inbound", protocol="Tcp", source="*", sources=None,

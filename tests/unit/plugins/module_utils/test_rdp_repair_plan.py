@@ -61,8 +61,8 @@ def test_all_six_in_order_when_every_finding_is_present():
 
 def test_the_order_does_not_depend_on_the_order_of_the_findings():
     findings = guest_findings(ALL_BUT_PORT)
-    forward, _ = plan_repairs(findings, allow_disable_nla=True)
-    backward, _ = plan_repairs(list(reversed(findings)), allow_disable_nla=True)
+    forward = plan_repairs(findings, allow_disable_nla=True)[0]
+    backward = plan_repairs(list(reversed(findings)), allow_disable_nla=True)[0]
     assert forward == backward
 
 
