@@ -56,6 +56,10 @@ REASONS = {
     "vm_unresolved": "An inventory host's variables do not identify an Azure VM (fleet runs).",
     "not_targeted": "A host of the play batch that the fleet run was told to leave out (its hosts option).",
     "vault_unavailable": "Generated passwords need a vault secret to encrypt them, and none was given.",
+    "key_vault_error": "Azure Key Vault failed or could not be reached (vault not found, refused, throttled, 5xx).",
+    "key_vault_forbidden": "The principal lacks a Key Vault data permission on the vault (HTTP 403).",
+    "secret_not_found": "The Key Vault secret (or the version) holding the password does not exist.",
+    "secret_conflict": "A Key Vault secret's versions or tags do not fit the request (another VM's secret, ...).",
 }
 
 MASK = "********"
