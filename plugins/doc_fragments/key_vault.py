@@ -34,7 +34,8 @@ options:
     type: str
   rotation_max_age_days:
     description:
-      - Rotate only VMs that are due - their newest C(active) version is this many days old or older, they have no
+      - Rotate only VMs that are due - their newest C(active) version is this many days old or older (less one hour,
+        so a daily schedule rotates on that day and not a day later), they have no
         C(active) version, it is for another account than O(username), or a newer C(pending) or C(failed) version
         shows an unfinished or failed reset. A VM that is not due is left alone (no write to Key Vault or Azure,
         not even a read of the VM) and reports C(ok).

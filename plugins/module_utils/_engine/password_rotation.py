@@ -30,6 +30,9 @@ CONTENT_TYPE = "password"
 SECRET_PREFIX = "vmaccess"
 TAG_KEYS = ("vm_id", "username", "run_tag", "state", "set_at")
 _DAY_S = 86400.0
+# A version counts as max_age days old one hour early, so a daily schedule rotates on day max_age, not a day later
+# (set_at is written a little after the job starts; the job 30 days later starts at about the same time).
+SCHEDULE_SLACK_S = 3600.0
 _NAME_CHARS = 64  # of the VM name; with the prefix and the hash, names stay far below Key Vault's 127
 _HASH_CHARS = 12
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -111,7 +114,8 @@ def _same_user(a, b):
 def decide(versions, now, max_age_days=None, username=None):
     """The rotation rule. Due when the newest versions after the newest ``active`` one are ``pending`` (resume it)
     or ``failed`` (rotate), when there is no ``active`` version, when it is for another account than ``username``,
-    or when it is ``max_age_days`` old or older; ``max_age_days=None`` rotates every time (a plain reset)."""
+    or when it is ``max_age_days`` old or older (less one hour, ``SCHEDULE_SLACK_S``); ``max_age_days=None`` rotates
+    every time (a plain reset)."""
     usable = ordered(versions)
     active_at = max([i for i, v in enumerate(usable) if state_of(v) == ACTIVE] or [-1])
     active = usable[active_at] if active_at >= 0 else None
@@ -136,7 +140,7 @@ def decide(versions, now, max_age_days=None, username=None):
                         % (active.version, active.tags.get("username"), username), active, None, age)
     if max_age_days is None:
         return Decision("rotate", "a new password on every run (no max age)", active, None, age)
-    if age is None or age >= max_age_days:
+    if age is None or age * _DAY_S >= max_age_days * _DAY_S - SCHEDULE_SLACK_S:
         return Decision("rotate", "the active version %s is %s days old (max age %s)"
                         % (active.version, _days(age), max_age_days), active, None, age)
     return Decision("keep", "not due: the active password version %s is %s days old (max age %s days)"
@@ -160,8 +164,8 @@ def settle(result, waited, resumed):
             return ACTIVE, None
         return PENDING, "submitted without waiting: the next run finds the outcome and updates the version"
     if reason == "extension_failed" and written:
-        return FAILED, "the extension failed in the guest; the previous active version still applies"
+        return FAILED, "the extension failed in the guest: this password was not set"
     if not written and not resumed and reason in NOT_SENT_REASONS:
-        return FAILED, "the password was never set on the VM (%s); the previous active version still applies" % reason
+        return FAILED, "this password was never sent to the VM (%s)" % reason
     return PENDING, ("the outcome is unknown (%s): the password may or may not be set; the next run finishes it "
                      "with the same password" % (reason or outcome))

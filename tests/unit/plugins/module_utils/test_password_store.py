@@ -75,6 +75,12 @@ def test_the_rotation_rule(versions, max_age, username, action, resume):
     assert decision.due is (action != "keep")
 
 
+def test_a_daily_schedule_rotates_on_day_max_age_not_a_day_later():
+    written = version(1, "active", set_at=NOW - 30 * DAY + 50)   # 30 days ago, 50 s after that day's job began
+    assert rot.decide([written], NOW, 30).action == "rotate"
+    assert rot.decide([version(1, "active", set_at=NOW - 30 * DAY + 2 * 3600)], NOW, 30).action == "keep"
+
+
 def test_versions_of_the_same_second_are_ordered_by_set_at():
     second = NOW - 50
     active = version(9, "active", created=second, set_at=second + 0.7)   # its id sorts after the pending one
