@@ -31,6 +31,8 @@ description:
     actually ran in the guest; a failed run fails the task with the operation's error or the extension's message.
   - The same engine as the fleet path (M(azure_ops.vm_access.vm_access_fleet)), with one VM - the same request,
     decisions, reason codes and messages.
+  - The password can come from Azure Key Vault (O(password_secret)) or be generated into it (O(generate_password)),
+    with the pending/active protocol of the collection's rotation - see O(key_vault_url).
   - Runs on the controller (use C(delegate_to=localhost) when targeting inventory hosts of VMs).
 author:
   - azure_ops.vm_access contributors (@azure-ops)
