@@ -37,6 +37,12 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs
     fleet_argument_spec,
     reset_request,
 )
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.key_vault import (
+    check_fleet_options,
+    open_store,
+    settle_results,
+    uses_key_vault,
+)
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
     VmAccessError,
     argument_check,
@@ -47,7 +53,7 @@ from ansible_collections.azure_ops.vm_access.plugins.plugin_utils.password_vault
 display = Display()
 # What each host's result keeps of the engine's (the per-host task and the reports read these).
 RESULT_KEYS = ("host", "vm_id", "outcome", "changed", "reason", "msg", "line", "action", "why", "username",
-               "os_type", "power_state", "agent_status", "extension", "warnings", "duration_s")
+               "os_type", "power_state", "agent_status", "extension", "warnings", "duration_s", "key_vault")
 
 
 def _validate(args):
@@ -59,6 +65,7 @@ def _validate(args):
     params = result.validated_parameters
     if params["generate_passwords"] and params["password"]:  # the role always passes both options
         raise VmAccessError("invalid_argument", "password and generate_passwords are mutually exclusive.")
+    check_fleet_options(params)
     return params, set(result._no_log_values)
 
 
@@ -111,24 +118,46 @@ class ActionModule(ActionBase):
             if params["generate_passwords"]:
                 request.password = generate_password()  # a valid stand-in; each VM gets its own below
             check_request(request)
-        vault = PasswordVault(self._loader, params, check_mode) if params["generate_passwords"] else None
+        key_vault = uses_key_vault(params)
+        vault = PasswordVault(self._loader, params, check_mode) if params["generate_passwords"] and not key_vault \
+            else None
         pacing = Pacing()
         session = AzureSession(params, retry_budget_s=params["wait_timeout"] or None, on_response=pacing.observe)
         targets = [target_from_hostvars(host, self._hostvars(task_vars, host), session.default_subscription)
                    for host in hosts]
+        before_submit, store, held_back = None, None, {}
         if vault is not None:
             for target in targets:
                 target.password = generate_password()
                 hidden.add(target.password)
             vault.bind(targets)
+            before_submit = vault.save
+        if key_vault:
+            # Which VMs are due (rotation), and their passwords: new ones, or an unfinished reset's own.
+            store = open_store(session, params, check_mode, workers=min(8, max(1, params["max_workers"])))
+            held_back = store.plan(targets, run_tag=request.run_tag, username=request.username,
+                                   max_age_days=params["rotation_max_age_days"])
+            hidden.update(t.password for t in targets if t.password)
+            before_submit = store.before_submit
+        run_targets = [t for t in targets if t.host not in held_back]
         engine = ResetEngine(session.api, request, engine_options(params, check_mode, max_workers=params["max_workers"]),
-                             pacing=pacing, before_submit=vault.save if vault is not None else None,
-                             progress=self._show_progress if len(targets) > 1 else None)
-        results = engine.status(targets) if params["mode"] == "status" else engine.run(targets)
+                             pacing=pacing, before_submit=before_submit,
+                             progress=self._show_progress if len(run_targets) > 1 else None)
+        results = engine.status(run_targets) if params["mode"] == "status" else engine.run(run_targets)
         if vault is not None:
             vault.finish(results)
-        results = [dict((key, r[key]) for key in RESULT_KEYS) for r in results]
+        if store is not None:
+            results = settle_results(store, results, waited=params["wait"])
+            for target in targets:
+                if target.host in held_back:  # not due, or its secret could not be read: no VM call at all
+                    verdict = held_back[target.host]
+                    held = host_result(target.host, verdict.outcome, verdict.reason, verdict.msg)
+                    held.update(vm_id=target.ref.id, key_vault=store.report(target.host))
+                    results.append(held)
+        results = [dict((key, r[key]) for key in RESULT_KEYS if key in r) for r in results]
         summary = summarize(results)
+        if store is not None:
+            summary["key_vault"] = store.summary()
         return {
             "changed": any(r["changed"] for r in results),
             "results": dict((r["host"], r) for r in results),

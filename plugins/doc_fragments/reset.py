@@ -21,7 +21,8 @@ options:
     type: str
   password:
     description:
-      - The new password, required with O(reset=password) (the fleet can generate one per VM instead).
+      - The new password, required with O(reset=password) unless it comes from Azure Key Vault (O(key_vault_url)); the
+        fleet can also generate one per VM.
         12 to 123 characters with three of lower case, upper case, digit and special character; not one of Azure's
         disallowed passwords; must not contain the user name.
       - Never logged, returned or shown in a diff.

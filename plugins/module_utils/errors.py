@@ -58,6 +58,10 @@ REASONS = {
     "vault_unavailable": "Generated passwords need a vault secret to encrypt them, and none was given.",
     "run_command_busy": "Another Run Command script was still running on the VM (Run Command runs one at a time).",
     "rdp_needs_human": "Remote Desktop still fails after the repairs the collection may make; a person must act.",
+    "key_vault_error": "Azure Key Vault failed or could not be reached (vault not found, refused, throttled, 5xx).",
+    "key_vault_forbidden": "The principal lacks a Key Vault data permission on the vault (HTTP 403).",
+    "secret_not_found": "The Key Vault secret (or the version) holding the password does not exist.",
+    "secret_conflict": "A Key Vault secret's versions or tags do not fit the request (another VM's secret, ...).",
 }
 
 MASK = "********"

@@ -29,7 +29,10 @@ description:
   - Returns one result per host under RV(results); the role turns each into that host's own ok, changed, skipped or
     failed, so C(--limit), C(max_fail_percentage), retry files and AWX's relaunch on failed hosts work.
   - This is an action plugin; it runs on the controller. With O(generate_passwords=true) each host gets its own
-    random password, written only into the ansible-vault encrypted O(password_vault_file) before any is set.
+    random password, written only into the ansible-vault encrypted O(password_vault_file) before any is set - or,
+    with O(key_vault_url), into Azure Key Vault as a C(pending) version of the VM's secret before its reset is sent,
+    made C(active) once the reset succeeded in the guest. With O(rotation_max_age_days) only the VMs that are due
+    are reset; the others report C(ok) without any write or VM read.
 author:
   - azure_ops.vm_access contributors (@azure-ops)
 options:
@@ -47,12 +50,14 @@ options:
     type: list
     elements: str
   generate_passwords:
-    description: Give every VM its own random password, saved only into O(password_vault_file) before it is set.
+    description: Give every VM its own random password, saved only into O(password_vault_file) (or O(key_vault_url))
+      before it is set.
     type: bool
     default: false
   password_vault_file:
     description:
-      - Where generated passwords are written, ansible-vault encrypted (JSON inside), mode 0600.
+      - Where generated passwords are written, ansible-vault encrypted (JSON inside), mode 0600. Not with
+        O(key_vault_url).
       - Default C(vm_access_passwords.vault) in the directory ansible-playbook runs in; relative paths are relative
         to it too.
     type: path
@@ -70,6 +75,7 @@ options:
     default: 16
 extends_documentation_fragment:
   - azure_ops.vm_access.action_group
+  - azure_ops.vm_access.key_vault
   - azure_ops.vm_access.reset
   - azure_ops.vm_access.azure_auth
 attributes:
@@ -98,6 +104,17 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: fleet
 
+- name: Rotate the administrator passwords that are 30 days old, keeping them in Key Vault
+  azure_ops.vm_access.vm_access_fleet:
+    reset: password
+    generate_passwords: true
+    key_vault_url: kv-prod-passwords
+    rotation_max_age_days: 30
+  run_once: true
+  delegate_to: localhost
+  register: fleet
+  no_log: true
+
 - name: Each host's own outcome (ok, changed, skipped or failed, with its reason)
   azure_ops.vm_access.vm_access_outcome:
     result_var: fleet
@@ -105,13 +122,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 results:
-  description: One entry per host, keyed by inventory hostname.
+  description:
+    - One entry per host, keyed by inventory hostname.
+    - With O(key_vault_url) each entry also has C(key_vault) - C(secret_name), C(version), C(state), C(active_version),
+      C(previous_active_version), C(rotation), C(note) - never a password.
   returned: success
   type: dict
   sample: {"web-01": {"outcome": "changed", "reason": null, "msg": "Succesfully enabled Remote Desktop",
            "vm_id": "/subscriptions/.../virtualMachines/web-01", "action": "created", "duration_s": 71.3}}
 summary:
-  description: Counts by outcome and by reason.
+  description: Counts by outcome and by reason (with O(key_vault_url), also C(key_vault) - VMs by password state).
   returned: success
   type: dict
   sample: {"total": 3, "by_outcome": {"changed": 1, "ok": 1, "skipped": 1, "failed": 0},

@@ -184,7 +184,7 @@ class JobTemplate:
 
     def __init__(self, base_dir: Path, *, playbook: str, inventory: dict[str, dict[str, dict]],
                  credential_env: dict[str, str], ca_bundle: str, extra_vars: dict | None = None,
-                 name: str = "VMAccess reset"):
+                 name: str = "VMAccess reset", extra_env: dict[str, str] | None = None):
         self.base_dir = Path(base_dir)
         self.playbook = playbook
         self.inventory = inventory
@@ -192,6 +192,8 @@ class JobTemplate:
         self.ca_bundle = ca_bundle
         self.extra_vars = dict(extra_vars or {})
         self.name = name
+        # Test-only environment beside the credential's (the emulator's proxy to its Key Vault hosts).
+        self.extra_env = dict(extra_env or {})
         self.jobs: list[AwxJob] = []
 
     @property
@@ -207,7 +209,7 @@ class JobTemplate:
         extra_vars.update(survey or {})
         extra_vars.update(awx_job_vars(job_id, self.name, workflow_job_id=workflow_job_id, launch_type=launch_type))
         write_private_data_dir(pdd, inventory=awx_inventory(self.inventory),
-                               envvars=dict(self.credential_env, REQUESTS_CA_BUNDLE=self.ca_bundle),
+                               envvars=dict(self.credential_env, REQUESTS_CA_BUNDLE=self.ca_bundle, **self.extra_env),
                                extravars=extra_vars, passwords=passwords, cmdline=cmdline)
         return pdd, str(job_id)
 

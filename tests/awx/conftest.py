@@ -16,7 +16,7 @@ FAST_POLL = 0.2
 def job_template(fresh_emulator, tmp_path):
     """job_template(playbook, hosts={group: [vm names]}, extra_vars=None) -> JobTemplate."""
 
-    def make(playbook, hosts, extra_vars=None, hostvars=None):
+    def make(playbook, hosts, extra_vars=None, hostvars=None, extra_env=None):
         inventory = {group: {name: dict({"resource_group": RG, "vm_name": name}, **(hostvars or {}).get(name, {}))
                              for name in names}
                      for group, names in hosts.items()}
@@ -26,6 +26,6 @@ def job_template(fresh_emulator, tmp_path):
         template_vars = {k: v for k, v in template_vars.items() if v is not None}   # None: leave it unset
         return JobTemplate(tmp_path / "jobs", playbook=playbook, inventory=inventory,
                            credential_env=fresh_emulator.env, ca_bundle=fresh_emulator.env["REQUESTS_CA_BUNDLE"],
-                           extra_vars=template_vars)
+                           extra_vars=template_vars, extra_env=extra_env)
 
     return make

@@ -191,6 +191,34 @@ def test_before_submit_runs_before_any_put_and_its_failure_stops_them(azure):
     assert azure.writes() == 0
 
 
+def test_before_submit_can_fail_single_vms_and_the_others_go_on(azure):
+    """A store that cannot keep one VM's password: that VM gets no PUT and fails with the store's reason;
+    the rest of the batch is reset. An unexpected exception stops the whole batch's PUTs, never some."""
+    azure.seed(*fleet_vms())
+    refused = {"w-03", "w-07"}
+
+    def store(items):
+        return dict((host, VmAccessError("key_vault_forbidden", "cannot store %s" % host))
+                    for host, _vm_id, _user in items if host in refused)
+
+    engine = azure.engine(ResetRequest(reset="rdp", run_tag="T3"), before_submit=store)
+    results = dict((r["host"], r) for r in engine.run([VmTarget(host=n, ref=azure.ref(n)) for n in FLEET]))
+    assert {(results[h]["outcome"], results[h]["reason"], results[h]["changed"]) for h in refused} == {
+        ("failed", "key_vault_forbidden", False)}
+    assert {results[h]["outcome"] for h in FLEET if h not in refused} == {"changed"}
+    written = {r["vm"] for r in azure.control.requests() if r["kind"] == "write"}
+    assert written == set(FLEET) - refused
+
+    def broken(items):
+        raise KeyError("boom")
+
+    azure.control.clear_requests()
+    engine = azure.engine(ResetRequest(reset="rdp", run_tag="T4"), before_submit=broken)
+    results = engine.run([VmTarget(host=n, ref=azure.ref(n)) for n in FLEET])
+    assert {(r["outcome"], r["reason"]) for r in results} == {("failed", "unexpected_error")}
+    assert azure.writes() == 0
+
+
 def test_progress_is_reported_while_a_fleet_runs(azure):
     azure.seed(*fleet_vms(extension_duration_s=60))
     snapshots = []

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import traceback
 from dataclasses import dataclass
 from typing import List, Optional
@@ -33,18 +34,21 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 # Discovery api-version: returns a JSON array of clouds; Azure Stack Hub and older
 # api-versions return one object. Both shapes are accepted.
 METADATA_API_VERSION = "2022-09-01"
+_DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 USER_AGENT = "azure_ops.vm_access"
 
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """Where ARM and the login authority of one cloud are."""
+    """Where ARM, the login authority and Key Vault of one cloud are."""
 
     name: str
     resource_manager: str  # https URL, no trailing slash
     authority_host: str  # https URL, no trailing slash
     audience: str  # token audience, as the cloud states it (may end in '/')
     is_custom: bool = False
+    # Key Vault's DNS suffix (vault URLs are https://<vault>.<suffix>); None when the cloud names none.
+    key_vault_dns: Optional[str] = None
 
     @property
     def credential_scopes(self) -> List[str]:
@@ -69,18 +73,21 @@ def _known_clouds():
             resource_manager="https://management.azure.com",
             authority_host=_host("AZURE_PUBLIC_CLOUD"),
             audience="https://management.core.windows.net/",
+            key_vault_dns="vault.azure.net",
         ),
         "AzureUSGovernment": CloudEndpoints(
             name="AzureUSGovernment",
             resource_manager="https://management.usgovcloudapi.net",
             authority_host=_host("AZURE_GOVERNMENT"),
             audience="https://management.core.usgovcloudapi.net/",
+            key_vault_dns="vault.usgovcloudapi.net",
         ),
         "AzureChinaCloud": CloudEndpoints(
             name="AzureChinaCloud",
             resource_manager="https://management.chinacloudapi.cn",
             authority_host=_host("AZURE_CHINA"),
             audience="https://management.core.chinacloudapi.cn/",
+            key_vault_dns="vault.azure.cn",
         ),
     }
 
@@ -232,4 +239,14 @@ def _cloud_from_metadata(document, base, url):
         authority_host=login,
         audience=audiences[0].strip(),
         is_custom=True,
+        key_vault_dns=_key_vault_dns(entry.get("suffixes")),
     )
+
+
+def _key_vault_dns(suffixes):
+    """``suffixes.keyVaultDns`` of a metadata document (``vault.azure.net``; some clouds write ``.vault.azure.net``)."""
+    value = suffixes.get("keyVaultDns") if isinstance(suffixes, dict) else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip().strip(".").lower()
+    return value if _DNS_NAME.match(value) else None

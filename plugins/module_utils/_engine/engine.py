@@ -58,7 +58,9 @@ class ResetEngine:
     ``api_for(subscription_id)`` gives a ComputeApi (see ``_azure.session.AzureSession.api``), and
     ``pacing`` must be the ``Pacing`` that session reports its responses to. ``before_submit(items)``
     runs before PUTs with (host, vm_id, username) tuples: the caller stores generated passwords
-    there, so no password is set that was not stored first (an exception stops those PUTs).
+    there, so no password is set that was not stored first. It may return ``{host: VmAccessError}``:
+    those VMs get no PUT and fail with that error, the others go on; an exception stops every PUT
+    of the batch.
     ``progress(snapshot)`` is called every ``progress_interval`` seconds while the run goes on.
     """
 
@@ -73,6 +75,7 @@ class ResetEngine:
         self.sleep = sleep
         self.progress = Progress(progress, options.progress_interval, clock, self.pacing)
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()  # one before_submit at a time, without holding up the others
         self._busy = 0  # planning and PUT tasks not finished yet
         self._unsaved = []
         self.reader = None
@@ -88,8 +91,7 @@ class ResetEngine:
 
     def _with_pools(self, targets, body):
         started = self.clock()
-        items = [Tracked(target, self.request.with_password(target.password) if self.request else None)
-                 for target in targets]
+        items = [Tracked(target, self.request.for_target(target) if self.request else None) for target in targets]
         workers = max(1, self.options.max_workers)
         with ThreadPoolExecutor(max_workers=min(8, workers)) as readers, \
                 ThreadPoolExecutor(max_workers=workers) as writers:
@@ -207,15 +209,20 @@ class ResetEngine:
         """Run ``before_submit`` for every planned PUT not yet covered, at most once per item."""
         if self.before_submit is None:
             return
-        with self._lock:
+        with self._save_lock:
             if not item.saved:
-                batch, self._unsaved = self._unsaved, []
+                with self._lock:
+                    batch, self._unsaved = self._unsaved, []
                 try:
-                    self.before_submit([(i.target.host, i.target.ref.id, i.plan.username) for i in batch])
+                    failures = self.before_submit([(i.target.host, i.target.ref.id, i.plan.username) for i in batch])
                 except VmAccessError as error:
-                    for planned in batch:
-                        planned.save_error = error
+                    failures = dict((planned.target.host, error) for planned in batch)
+                except Exception as error:  # no PUT for a batch whose passwords may not be stored
+                    error = VmAccessError("unexpected_error", "Unexpected %s while storing the passwords: %s"
+                                          % (type(error).__name__, error))
+                    failures = dict((planned.target.host, error) for planned in batch)
                 for planned in batch:
+                    planned.save_error = (failures or {}).get(planned.target.host)
                     planned.saved = True
         if item.save_error is not None:
             raise item.save_error

@@ -41,6 +41,12 @@ class ResetRequest:
     def with_password(self, password):
         return self if password is None else replace(self, password=password)
 
+    def for_target(self, target):
+        """This request for one target: its own password and run tag, when it has them."""
+        changes = dict((key, getattr(target, key)) for key in ("password", "run_tag")
+                       if getattr(target, key, None) is not None)
+        return replace(self, **changes) if changes else self
+
 
 def check_request(request):
     """Reject invalid input before any API call."""

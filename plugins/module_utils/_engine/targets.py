@@ -34,6 +34,7 @@ class VmTarget:
     ref: Optional[VmRef] = None
     error: Optional[VmAccessError] = None
     password: Optional[str] = None  # this VM's own password (generated), else the request's
+    run_tag: Optional[str] = None  # this VM's own run tag (finishing an earlier run's reset), else the request's
 
     def __repr__(self):
         return "VmTarget(host=%r, ref=%r)" % (self.host, self.ref)

@@ -38,12 +38,25 @@ TARGET_OPTIONS = dict(
     vm_id=dict(type="str"),
 )
 TARGET_EXCLUSIVE = [("vm_id", "resource_group"), ("vm_id", "vm_name")]
+# Generated passwords in Azure Key Vault (both entry points; see _glue.key_vault).
+KEY_VAULT_OPTIONS = dict(
+    key_vault_url=dict(type="str", no_log=False),
+    rotation_max_age_days=dict(type="int"),
+)
+# The single-VM module: a password taken from a Key Vault secret, or generated into one.
+MODULE_KEY_VAULT_OPTIONS = dict(
+    generate_password=dict(type="bool", default=False, no_log=False),
+    password_secret=dict(type="str", no_log=False),
+    password_secret_version=dict(type="str", no_log=False),
+)
 
 
 def module_argument_spec():
     spec = dict(TARGET_OPTIONS, reset=dict(type="str", required=True, choices=["password", "rdp"]),
                 type_handler_version=dict(type="str"))
     spec.update(reset_options(wait_timeout=1200))
+    spec.update(KEY_VAULT_OPTIONS)
+    spec.update(MODULE_KEY_VAULT_OPTIONS)
     spec.update(AZURE_AUTH_ARGSPEC)
     return spec
 
@@ -59,6 +72,7 @@ def fleet_argument_spec():
         max_workers=dict(type="int", default=16),
     )
     spec.update(reset_options(wait_timeout=1800))
+    spec.update(KEY_VAULT_OPTIONS)
     spec.update(AZURE_AUTH_ARGSPEC)
     return spec
 
