@@ -83,7 +83,11 @@ class FleetAction(ActionBase):
             result = validator.validate(args)
         if result.error_messages:
             raise VmAccessError("invalid_argument", "; ".join(result.error_messages))
+        self.check(result.validated_parameters)
         return result.validated_parameters, set(result._no_log_values)
+
+    def check(self, params):
+        """Checks across options beyond the argument spec (raise VmAccessError invalid_argument)."""
 
     def host_result(self, host, outcome, reason, msg):
         return dict(self.EMPTY_RESULT, host=host, vm_id=None, outcome=outcome, changed=False, reason=reason, msg=msg,

@@ -130,10 +130,13 @@ class RdpItem:
         return ([{"code": f["code"], "todo": f["fix"]["todo"]} for f in needs_human(current)] +
                 [{"code": code, "todo": why} for code, why in refused.items() if code in still])
 
-    def _prediction(self, current, state):
+    def _prediction(self, current, state, options):
         """Check mode: what the repairs would run, and - as the real run would fail - what they would leave."""
         planned = ", ".join(a["action"] for a in self.actions)
         covered = set(code for action in self.actions for code in action["findings"])
+        moved = verdict(self.network, options.rdp_port, options.source_address)
+        if "SetRDPPort" in planned and moved is not None and moved["allowed"]:
+            covered.add("nsg_denies_rdp")  # the NSGs deny only the port Remote Desktop is moved away from
         refused = dict((f["code"], f["refused"]) for f in self.refused)
         left = ["%s: %s" % (f["code"], refused.get(f["code"]) or f["fix"].get("todo") or "not fixed by its repair")
                 for f in current if f["severity"] == "error" and f["code"] not in covered]
@@ -154,7 +157,7 @@ class RdpItem:
                 " - seen from outside only (guest_checks looks inside the guest)"
             return {"outcome": "ok", "reason": None, "msg": state + unseen}
         if options.check_mode:
-            return self._prediction(current, state)
+            return self._prediction(current, state, options)
         if self.repair_failed is not None:
             failed = self.repair_failed
             return {"outcome": "failed", "reason": failed["reason"],
