@@ -84,6 +84,9 @@ ADMIN = "azureadmin"
 OLD_PASSWORD = "Old-Passw0rd!2020"
 DRIFT_PASSWORD = "Dr1ft-Passw0rd!2024"
 RUN_TIMEOUT_S = 600
+MODULE_POLL_S = 10.0      # vm_access_reset's poll_interval default (real seconds on Azure)
+FLEET_POLL_S = 15.0       # vm_access_poll_interval given to the fleet playbooks (as in every earlier run)
+PEER_POLL_S = 30.0        # azure-core's default LRO polling interval (no Retry-After on strict Azure)
 
 CONTENDERS = ("module", "fleet", "peer")
 OURS = ("module", "fleet")
@@ -112,6 +115,7 @@ def ours_task(kind: str) -> dict:
         args = {"reset": "rdp", "run_tag": "{{ run_tag }}"}
     else:
         args = {"reset": "password", "password": "{{ new_password }}"}
+    args["poll_interval"] = "{{ poll_interval | float }}"
     if kind.endswith("-again"):
         args["force"] = True
     args = {"resource_group": RG, "vm_name": "{{ inventory_hostname }}", **args}
@@ -168,9 +172,13 @@ class Contender:
             self.plays[kind] = play
 
     def extra_vars(self, kind: str, run_tag: str, password: str) -> dict:
+        if self.name == "module":
+            # the module's own default (10 s) on the emulator's clock, as every other duration here
+            return {"run_tag": run_tag, "new_password": password,
+                    "poll_interval": round(MODULE_POLL_S * self.time_scale, 3)}
         if self.name != "fleet":
             return {"run_tag": run_tag, "new_password": password}
-        ev = {"vm_access_run_tag": run_tag, "vm_access_poll_interval": round(15.0 * self.time_scale, 3),
+        ev = {"vm_access_run_tag": run_tag, "vm_access_poll_interval": round(FLEET_POLL_S * self.time_scale, 3),
               "vm_access_report_dir": str(self.workdir / "reports")}
         if "password" in kind:
             ev["vm_access_password"] = password
@@ -202,6 +210,11 @@ class Contender:
             "ANSIBLE_DEPRECATION_WARNINGS": "False",
             "PATH": f"{self.bin_dir}:{env.get('PATH', '')}",
         })
+        if self.name == "peer":
+            # azure-core's own polling interval (30 s; the strict emulator sends no Retry-After, and
+            # azure_rm_virtualmachineextension passes no polling_interval) on the emulator's clock
+            env["PYTHONPATH"] = str(PEER / "scaled_polling")
+            env["BENCH_POLLING_SCALE"] = str(self.time_scale)
         return env
 
 
@@ -241,6 +254,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path, log_path: Path) -> dict:
     (A RUSAGE_CHILDREN ru_maxrss would be the maximum over every child this script ever waited for,
     mixing contenders, hence wait4.)"""
     before = os.times()
+    load1 = os.getloadavg()[0]
     with open(log_path, "w") as log:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -257,7 +271,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path, log_path: Path) -> dict:
     cpu = ru.ru_utime + ru.ru_stime
     delta = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return {"rc": proc.returncode, "wall_s": wall, "cpu_s": cpu, "cpu_children_delta_s": delta,
-            "maxrss_mib": ru.ru_maxrss / 1024.0}
+            "maxrss_mib": ru.ru_maxrss / 1024.0, "load1_before": load1, "load1_after": os.getloadavg()[0]}
 
 
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -350,7 +364,10 @@ print(json.dumps(out))
 IMPORT_STEPS = {
     "module": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
                "ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.compute",
-               "ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine"],
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs"],
     "peer": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
              "ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common"],
 }
@@ -642,7 +659,7 @@ def why_paragraph(data: dict) -> list[str]:
            f"The module spends {fmt(cpu['module'] - floor_o, 2)} above the floor: {fmt(imports_o, 2)} importing "
            f"(beyond `ansible.module_utils.basic`, which `ping` imports too) — azure-mgmt-compute 39 "
            f"{fmt(sdk, 2)}, azure-core + msal + azure-identity {fmt(ident, 2)}, its own module_utils "
-           f"{fmt(ours_utils, 2)} — and {fmt(rest_o, 2)} running (token, TLS, 8 ARM calls, AnsiballZ payload). "
+           f"{fmt(ours_utils, 2)} — and {fmt(rest_o, 2)} running (token, TLS, its ARM calls, AnsiballZ payload). "
            f"Of azure-mgmt-compute's {it.get('azure.mgmt.compute', 0) / 1e6:.2f} s (`-X importtime`, cumulative, "
            f"min of 5) the generated `models._models` is {it.get('azure.mgmt.compute.models._models', 0) / 1e6:.2f} s "
            f"self time and `operations._operations` "
@@ -691,7 +708,12 @@ def report(data: dict) -> str:
         f"- **fleet**: azure_ops.vm_access {vo.get('collection')} `playbooks/reset_rdp.yml` / "
         f"`playbooks/reset_password.yml` unchanged (role `vm_access`, action plugin `vm_access_fleet`: the Azure "
         f"work of all hosts in one controller process, then per-host outcome tasks); inventory group `windows` "
-        f"with hostvars `resource_group` + `vm_name`; `vm_access_poll_interval` = 15 s × {a['time_scale']}.",
+        f"with hostvars `resource_group` + `vm_name`; `vm_access_poll_interval` = {FLEET_POLL_S:g} s × {a['time_scale']}.",
+        f"- polling: the emulator is strict (no Retry-After on extension operations, as on Azure), so each "
+        f"client polls at its own interval, scaled like every other duration: the module's `poll_interval` = "
+        f"its default {MODULE_POLL_S:g} s × {a['time_scale']}; the peer's azure-core poller its default "
+        f"{PEER_POLL_S:g} s × {a['time_scale']} (azure_rm_virtualmachineextension has no option for it; "
+        f"`bench/peer/scaled_polling/sitecustomize.py` scales it in the peer's processes only).",
         f"- both of ours: ansible-core {vo.get('ansible-core')}, azure-identity {vo.get('azure-identity')}, "
         f"azure-mgmt-compute {vo.get('azure-mgmt-compute')} (project venv: {vo['distributions']} distributions, "
         f"Python {vo['python']}).",
@@ -740,8 +762,61 @@ def report(data: dict) -> str:
         "",
         *why_lines(data),
     ]
+    lines += previous_lines(reps)
+    lines += load_lines(reps)
     lines += summary_lines(reps)
     return "\n".join(lines) + "\n"
+
+
+# The run before the strict emulator (bench/results/compare_peer.md of 2026-11-25 20:49 UTC, lenient
+# emulator: Retry-After of 10 simulated s on operations, extensions in VM lists): medians [min-max].
+PREVIOUS = {
+    "when": "2026-11-25 20:49 UTC (lenient emulator)",
+    ("rdp", "cpu_s"): {"module": "1.093 [0.942–1.210]", "fleet": "0.247 [0.200–0.253]", "peer": "3.466 [3.446–4.135]"},
+    ("password", "cpu_s"): {"module": "1.266 [1.107–1.292]", "fleet": "0.343 [0.318–0.347]",
+                            "peer": "3.430 [3.241–4.035]"},
+    ("noop", "cpu_s"): {"module": "1.041 [0.982–1.162]", "fleet": "0.230 [0.193–0.244]", "peer": "3.492 [3.289–3.762]"},
+    ("rdp", "maxrss_mib"): {"module": "66", "fleet": "82", "peer": "191"},
+    ("password", "maxrss_mib"): {"module": "81", "fleet": "90", "peer": "191"},
+    ("rdp", "wall_s"): {"module": "13.1", "fleet": "5.0", "peer": "36.5"},
+}
+# Issue #13: "no worse than before" (ranges over the runs before the strict emulator).
+NO_WORSE = {
+    ("rdp", "cpu_s"): {"module": 1.1, "fleet": 0.25},
+    ("password", "cpu_s"): {"module": 1.3, "fleet": 0.34},
+    ("rdp", "maxrss_mib"): {"module": 66, "fleet": 82},
+    ("password", "maxrss_mib"): {"module": 81, "fleet": 90},
+}
+
+
+def previous_lines(reps: list[dict]) -> list[str]:
+    out = [f"## Against the previous run ({PREVIOUS['when']})", "",
+           "Issue #13's bar: no worse than before (module 0.9–1.1 CPU-s per RDP reset, 1.1–1.3 per password "
+           "reset; fleet 0.19–0.25 / 0.27–0.34; peak RSS module 66 / 81 MiB, fleet 82 / 90 MiB). CPU per VM "
+           "and peak RSS, medians [min–max]; the previous figures are from the lenient emulator.", "",
+           "| figure | who | previous | now | no worse (≤ upper end before) |", "| --- | --- | --- | --- | --- |"]
+    labels = {"cpu_s": "controller CPU s per VM", "maxrss_mib": "peak RSS MiB", "wall_s": "wall s, 20 VMs"}
+    for (kind, key), before in [(k, v) for k, v in PREVIOUS.items() if k != "when"]:
+        per_vm = key == "cpu_s"
+        for who in CONTENDERS:
+            vals = series(reps, who, kind, key, per_vm)
+            bar = NO_WORSE.get((kind, key), {}).get(who)
+            check = "" if bar is None else verdict(med(vals) <= bar * 1.0001, f"≤ {fmt(bar, 2)}")
+            out.append(f"| {kind}: {labels[key]} | {who} | {before[who]} | {cell(vals, 3 if per_vm else 0)} | {check} |")
+    return out + [""]
+
+
+def load_lines(reps: list[dict]) -> list[str]:
+    """The 1-minute load average before each measured run: other sessions share this 2-CPU machine."""
+    out = ["## Load during the runs", "",
+           "1-minute load average before each measured run, per repetition (2 CPUs; the benchmark's own forks "
+           "add up to ~5). CPU seconds and RSS are robust to other work, wall times are not.", "",
+           "| rep | " + " | ".join(f"{w} {k}" for w in CONTENDERS for k in ("rdp", "password")) + " |",
+           "| --- |" + " --- |" * (2 * len(CONTENDERS))]
+    for i, rep in enumerate(reps, 1):
+        out.append(f"| {i} | " + " | ".join(f"{rep[w][k].get('load1_before', float('nan')):.1f}"
+                                           for w in CONTENDERS for k in ("rdp", "password")) + " |")
+    return out + [""]
 
 
 def summary_lines(reps: list[dict]) -> list[str]:
