@@ -780,6 +780,9 @@ def main() -> int:
     parser.add_argument("--out-name", default="fleet",
                         help="base name of the .md and .json written into --out")
     parser.add_argument("--from-json", type=Path, help="only rewrite the .md from a previous run's .json")
+    parser.add_argument("--append-to", type=Path,
+                        help="a previous run's .json (same --vms, --time-scale, --seed): its rows come first, this "
+                             "run's repetitions are added after them (more repetitions for the medians)")
     args = parser.parse_args()
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
@@ -846,10 +849,20 @@ def main() -> int:
             config = emu.control.config()
         longest = max(durations.values())
         tmin_n = t_min(n, longest, scale)
+        commands = ["bench/fleet_bench.py " + " ".join(sys.argv[1:])]
+        started = [started_at]
+        if args.append_to:
+            before = json.loads(args.append_to.read_text())
+            offset = 1 + max((r.get("rep", 0) for r in before["rows"]), default=-1)
+            for r in rows:
+                r["rep"] = r.get("rep", 0) + offset
+            rows = before["rows"] + rows
+            commands = [before["meta"]["command"]] + commands
+            started = [before["meta"]["measured_at"]] + started
         rows = [finish_row(r, n, scale, tmin_n) for r in rows]
         meta = {"vms": n, "groups": args.groups, "time_scale": scale, "poll_interval": poll, "cpus": os.cpu_count(),
                 "run_range": "[30, 90]", "longest_s": longest, "t_min_s": tmin_n, "seed": args.seed,
-                "measured_at": started_at, "command": "bench/fleet_bench.py " + " ".join(sys.argv[1:]),
+                "measured_at": " and ".join(started), "command": "`, then `".join(commands),
                 "emulator_limits": config.get("limits"), "throttling_enabled": config.get("throttling_enabled"),
                 "lenient": config.get("lenient"),
                 "page_size": config.get("page_size"), "extra_vars": extra,
