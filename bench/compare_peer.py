@@ -6,13 +6,16 @@ broken. For every repetition, each of three contenders starts from the same fres
 runs ``ansible-playbook`` over the same K inventory hosts (forks 5):
 
   module  this collection's single-VM module per host: azure_ops.vm_access.vm_access_reset with
-          ``delegate_to: localhost`` (one module process per VM)
+          ``delegate_to: localhost`` (one module process per VM), poll_interval = 10 s x time scale
   fleet   this collection's fleet playbooks, as a user runs them for many VMs:
           playbooks/reset_rdp.yml / playbooks/reset_password.yml (role vm_access, action plugin
           vm_access_fleet: the Azure work of all hosts in one controller process); static inventory,
           group ``windows``, hostvars resource_group + vm_name; extra vars vm_access_run_tag (fresh per
           repetition), vm_access_poll_interval = 15 s x time scale, vm_access_report_dir (temp dir)
-  peer    azure.azcollection's azure_rm_virtualmachineextension per host (``delegate_to: localhost``)
+  peer    azure.azcollection's azure_rm_virtualmachineextension per host (``delegate_to: localhost``);
+          azure-core's LRO poller at its default 30 s x time scale (bench/peer/scaled_polling on the
+          peer's PYTHONPATH: the strict emulator, like Azure, sends no Retry-After on operations,
+          and the module has no polling option)
 
 and the runs
 

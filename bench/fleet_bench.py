@@ -53,6 +53,7 @@ import os
 import random
 import re
 import resource
+import shlex
 import shutil
 import signal
 import statistics
@@ -849,7 +850,7 @@ def main() -> int:
             config = emu.control.config()
         longest = max(durations.values())
         tmin_n = t_min(n, longest, scale)
-        commands = ["bench/fleet_bench.py " + " ".join(sys.argv[1:])]
+        commands = [shlex.join(["bench/fleet_bench.py", *sys.argv[1:]])]
         started = [started_at]
         if args.append_to:
             before = json.loads(args.append_to.read_text())
