@@ -6,13 +6,16 @@ broken. For every repetition, each of three contenders starts from the same fres
 runs ``ansible-playbook`` over the same K inventory hosts (forks 5):
 
   module  this collection's single-VM module per host: azure_ops.vm_access.vm_access_reset with
-          ``delegate_to: localhost`` (one module process per VM)
+          ``delegate_to: localhost`` (one module process per VM), poll_interval = 10 s x time scale
   fleet   this collection's fleet playbooks, as a user runs them for many VMs:
           playbooks/reset_rdp.yml / playbooks/reset_password.yml (role vm_access, action plugin
           vm_access_fleet: the Azure work of all hosts in one controller process); static inventory,
           group ``windows``, hostvars resource_group + vm_name; extra vars vm_access_run_tag (fresh per
           repetition), vm_access_poll_interval = 15 s x time scale, vm_access_report_dir (temp dir)
-  peer    azure.azcollection's azure_rm_virtualmachineextension per host (``delegate_to: localhost``)
+  peer    azure.azcollection's azure_rm_virtualmachineextension per host (``delegate_to: localhost``);
+          azure-core's LRO poller at its default 30 s x time scale (bench/peer/scaled_polling on the
+          peer's PYTHONPATH: the strict emulator, like Azure, sends no Retry-After on operations,
+          and the module has no polling option)
 
 and the runs
 
@@ -84,6 +87,9 @@ ADMIN = "azureadmin"
 OLD_PASSWORD = "Old-Passw0rd!2020"
 DRIFT_PASSWORD = "Dr1ft-Passw0rd!2024"
 RUN_TIMEOUT_S = 600
+MODULE_POLL_S = 10.0      # vm_access_reset's poll_interval default (real seconds on Azure)
+FLEET_POLL_S = 15.0       # vm_access_poll_interval given to the fleet playbooks (as in every earlier run)
+PEER_POLL_S = 30.0        # azure-core's default LRO polling interval (no Retry-After on strict Azure)
 
 CONTENDERS = ("module", "fleet", "peer")
 OURS = ("module", "fleet")
@@ -112,6 +118,7 @@ def ours_task(kind: str) -> dict:
         args = {"reset": "rdp", "run_tag": "{{ run_tag }}"}
     else:
         args = {"reset": "password", "password": "{{ new_password }}"}
+    args["poll_interval"] = "{{ poll_interval | float }}"
     if kind.endswith("-again"):
         args["force"] = True
     args = {"resource_group": RG, "vm_name": "{{ inventory_hostname }}", **args}
@@ -168,9 +175,13 @@ class Contender:
             self.plays[kind] = play
 
     def extra_vars(self, kind: str, run_tag: str, password: str) -> dict:
+        if self.name == "module":
+            # the module's own default (10 s) on the emulator's clock, as every other duration here
+            return {"run_tag": run_tag, "new_password": password,
+                    "poll_interval": round(MODULE_POLL_S * self.time_scale, 3)}
         if self.name != "fleet":
             return {"run_tag": run_tag, "new_password": password}
-        ev = {"vm_access_run_tag": run_tag, "vm_access_poll_interval": round(15.0 * self.time_scale, 3),
+        ev = {"vm_access_run_tag": run_tag, "vm_access_poll_interval": round(FLEET_POLL_S * self.time_scale, 3),
               "vm_access_report_dir": str(self.workdir / "reports")}
         if "password" in kind:
             ev["vm_access_password"] = password
@@ -202,6 +213,11 @@ class Contender:
             "ANSIBLE_DEPRECATION_WARNINGS": "False",
             "PATH": f"{self.bin_dir}:{env.get('PATH', '')}",
         })
+        if self.name == "peer":
+            # azure-core's own polling interval (30 s; the strict emulator sends no Retry-After, and
+            # azure_rm_virtualmachineextension passes no polling_interval) on the emulator's clock
+            env["PYTHONPATH"] = str(PEER / "scaled_polling")
+            env["BENCH_POLLING_SCALE"] = str(self.time_scale)
         return env
 
 
@@ -241,6 +257,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path, log_path: Path) -> dict:
     (A RUSAGE_CHILDREN ru_maxrss would be the maximum over every child this script ever waited for,
     mixing contenders, hence wait4.)"""
     before = os.times()
+    load1 = os.getloadavg()[0]
     with open(log_path, "w") as log:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -257,7 +274,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path, log_path: Path) -> dict:
     cpu = ru.ru_utime + ru.ru_stime
     delta = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return {"rc": proc.returncode, "wall_s": wall, "cpu_s": cpu, "cpu_children_delta_s": delta,
-            "maxrss_mib": ru.ru_maxrss / 1024.0}
+            "maxrss_mib": ru.ru_maxrss / 1024.0, "load1_before": load1, "load1_after": os.getloadavg()[0]}
 
 
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -350,7 +367,10 @@ print(json.dumps(out))
 IMPORT_STEPS = {
     "module": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
                "ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.compute",
-               "ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine"],
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.engine",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime",
+               "ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs"],
     "peer": ["ansible.module_utils.basic", "azure.core", "msal", "azure.identity", "azure.mgmt.compute",
              "ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common"],
 }
@@ -642,7 +662,7 @@ def why_paragraph(data: dict) -> list[str]:
            f"The module spends {fmt(cpu['module'] - floor_o, 2)} above the floor: {fmt(imports_o, 2)} importing "
            f"(beyond `ansible.module_utils.basic`, which `ping` imports too) — azure-mgmt-compute 39 "
            f"{fmt(sdk, 2)}, azure-core + msal + azure-identity {fmt(ident, 2)}, its own module_utils "
-           f"{fmt(ours_utils, 2)} — and {fmt(rest_o, 2)} running (token, TLS, 8 ARM calls, AnsiballZ payload). "
+           f"{fmt(ours_utils, 2)} — and {fmt(rest_o, 2)} running (token, TLS, its ARM calls, AnsiballZ payload). "
            f"Of azure-mgmt-compute's {it.get('azure.mgmt.compute', 0) / 1e6:.2f} s (`-X importtime`, cumulative, "
            f"min of 5) the generated `models._models` is {it.get('azure.mgmt.compute.models._models', 0) / 1e6:.2f} s "
            f"self time and `operations._operations` "
@@ -691,7 +711,12 @@ def report(data: dict) -> str:
         f"- **fleet**: azure_ops.vm_access {vo.get('collection')} `playbooks/reset_rdp.yml` / "
         f"`playbooks/reset_password.yml` unchanged (role `vm_access`, action plugin `vm_access_fleet`: the Azure "
         f"work of all hosts in one controller process, then per-host outcome tasks); inventory group `windows` "
-        f"with hostvars `resource_group` + `vm_name`; `vm_access_poll_interval` = 15 s × {a['time_scale']}.",
+        f"with hostvars `resource_group` + `vm_name`; `vm_access_poll_interval` = {FLEET_POLL_S:g} s × {a['time_scale']}.",
+        f"- polling: the emulator is strict (no Retry-After on extension operations, as on Azure), so each "
+        f"client polls at its own interval, scaled like every other duration: the module's `poll_interval` = "
+        f"its default {MODULE_POLL_S:g} s × {a['time_scale']}; the peer's azure-core poller its default "
+        f"{PEER_POLL_S:g} s × {a['time_scale']} (azure_rm_virtualmachineextension has no option for it; "
+        f"`bench/peer/scaled_polling/sitecustomize.py` scales it in the peer's processes only).",
         f"- both of ours: ansible-core {vo.get('ansible-core')}, azure-identity {vo.get('azure-identity')}, "
         f"azure-mgmt-compute {vo.get('azure-mgmt-compute')} (project venv: {vo['distributions']} distributions, "
         f"Python {vo['python']}).",
@@ -725,6 +750,7 @@ def report(data: dict) -> str:
         "",
         *figures_table(reps, "noop", {}),
         "",
+        *peer_noop_note(reps),
         f"## Second forced run ({a['again_hosts']} VMs; correctness check, costs per VM)",
         "",
         "RDP re-broken (or the password changed) inside the guest, then the same run again, forced: module with "
@@ -740,8 +766,90 @@ def report(data: dict) -> str:
         "",
         *why_lines(data),
     ]
+    lines += previous_lines(reps)
+    lines += load_lines(reps)
     lines += summary_lines(reps)
     return "\n".join(lines) + "\n"
+
+
+# The run before the strict emulator (bench/results/compare_peer.md of 2026-11-25 20:49 UTC, lenient
+# emulator: Retry-After of 10 simulated s on operations, extensions in VM lists): medians [min-max].
+PREVIOUS = {
+    "when": "2026-11-25 20:49 UTC (lenient emulator)",
+    ("rdp", "cpu_s"): {"module": "1.093 [0.942–1.210]", "fleet": "0.247 [0.200–0.253]", "peer": "3.466 [3.446–4.135]"},
+    ("password", "cpu_s"): {"module": "1.266 [1.107–1.292]", "fleet": "0.343 [0.318–0.347]",
+                            "peer": "3.430 [3.241–4.035]"},
+    ("noop", "cpu_s"): {"module": "1.041 [0.982–1.162]", "fleet": "0.230 [0.193–0.244]", "peer": "3.492 [3.289–3.762]"},
+    ("rdp", "maxrss_mib"): {"module": "66", "fleet": "82", "peer": "191"},
+    ("password", "maxrss_mib"): {"module": "81", "fleet": "90", "peer": "191"},
+    ("rdp", "wall_s"): {"module": "13.1", "fleet": "5.0", "peer": "36.5"},
+}
+# Issue #13: "no worse than before" (ranges over the runs before the strict emulator).
+NO_WORSE = {
+    ("rdp", "cpu_s"): {"module": 1.1, "fleet": 0.25},
+    ("password", "cpu_s"): {"module": 1.3, "fleet": 0.34},
+    ("rdp", "maxrss_mib"): {"module": 66, "fleet": 82},
+    ("password", "maxrss_mib"): {"module": 81, "fleet": 90},
+}
+
+
+def peer_noop_note(reps: list[dict]) -> list[str]:
+    writes = sum(rep["peer"]["noop"]["writes"] for rep in reps)
+    runs = sum(rep["peer"]["noop"]["extension_runs"] for rep in reps)
+    total = sum(rep["peer"]["noop"]["vms"] for rep in reps)
+    if not writes:
+        return []
+    return [f"The peer's no-op is not one on the strict emulator: it wrote {writes} times and the extension ran "
+            f"{runs} times on {total} VMs. azure_rm_virtualmachineextension compares the `settings` it is given "
+            "(`{}`) with the extension's, and Azure leaves `settings` out of its answers when none were sent (the "
+            "emulator, strict, does the same), so it sees a difference and PUTs again, now with "
+            "`force_update_tag` false; the changed tag makes the extension run. (On the lenient emulator, which "
+            "echoed `settings: {}`, it wrote nothing.) Its start-up figure therefore includes a write and its "
+            "follow-up. The same flip of the tag back to `\"True\"` is why the peer's forced RDP run after it "
+            "re-ran the extension here, while its forced password run (whose settings do round-trip) did not.", ""]
+
+
+def previous_lines(reps: list[dict]) -> list[str]:
+    out = [f"## Against the previous run ({PREVIOUS['when']})", "",
+           "Issue #13's bar: no worse than before (module 0.9–1.1 CPU-s per RDP reset, 1.1–1.3 per password "
+           "reset; fleet 0.19–0.25 / 0.27–0.34; peak RSS module 66 / 81 MiB, fleet 82 / 90 MiB). CPU per VM "
+           "and peak RSS, medians [min–max]; the previous figures are from the lenient emulator.", "",
+           "| figure | who | previous | now | no worse (≤ upper end before) |", "| --- | --- | --- | --- | --- |"]
+    labels = {"cpu_s": "controller CPU s per VM", "maxrss_mib": "peak RSS MiB", "wall_s": "wall s, 20 VMs"}
+    for (kind, key), before in [(k, v) for k, v in PREVIOUS.items() if k != "when"]:
+        per_vm = key == "cpu_s"
+        for who in CONTENDERS:
+            vals = series(reps, who, kind, key, per_vm)
+            bar = NO_WORSE.get((kind, key), {}).get(who)
+            check = "" if bar is None else no_worse(med(vals), bar, key)
+            digits = 3 if per_vm else (1 if key == "maxrss_mib" else 0)
+            out.append(f"| {kind}: {labels[key]} | {who} | {before[who]} | {cell(vals, digits)} | {check} |")
+    return out + [""]
+
+
+def no_worse(now: float, bar: float, key: str) -> str:
+    """CPU: at most the upper end before. RSS: the old figures are whole MiB (±0.5), so up to bar + 0.5 is
+    no worse, up to 1.5 MiB more is 'about the same' (⚠️, said with its size), more is worse."""
+    if key != "maxrss_mib":
+        return verdict(now <= bar * 1.0001, f"≤ {fmt(bar, 2)}")
+    if now <= bar + 0.5:
+        return verdict(True, f"≤ {bar} (±0.5)")
+    if now <= bar + 1.5:
+        return f"⚠️ about the same: +{now - bar:.1f} MiB over {bar} (rounded before)"
+    return verdict(False, f"+{now - bar:.0f} MiB over {bar} ({now / bar:.2f}×)")
+
+
+def load_lines(reps: list[dict]) -> list[str]:
+    """The 1-minute load average before each measured run: other sessions share this 2-CPU machine."""
+    out = ["## Load during the runs", "",
+           "1-minute load average before each measured run, per repetition (2 CPUs; the benchmark's own forks "
+           "add up to ~5). CPU seconds and RSS are robust to other work, wall times are not.", "",
+           "| rep | " + " | ".join(f"{w} {k}" for w in CONTENDERS for k in ("rdp", "password")) + " |",
+           "| --- |" + " --- |" * (2 * len(CONTENDERS))]
+    for i, rep in enumerate(reps, 1):
+        out.append(f"| {i} | " + " | ".join(f"{rep[w][k].get('load1_before', float('nan')):.1f}"
+                                           for w in CONTENDERS for k in ("rdp", "password")) + " |")
+    return out + [""]
 
 
 def summary_lines(reps: list[dict]) -> list[str]:
@@ -761,6 +869,10 @@ def summary_lines(reps: list[dict]) -> list[str]:
                        f"ARM writes per reset {verdict(abs(writes - 1) < 1e-9, f'{fmt(writes)} (= 1)')}; "
                        f"reads per reset {verdict(reads_o <= reads_p, f'{fmt(reads_o)} vs {fmt(reads_p)}')} "
                        f"(with polls {verdict(gets_o <= gets_p, f'{fmt(gets_o)} vs {fmt(gets_p)}')}).")
+    out += ["", f"Operation polls depend on each client's own poll interval now that no `Retry-After` comes: the "
+                f"module polls every {MODULE_POLL_S:g} s (× scale), the peer's azure-core every {PEER_POLL_S:g} s, "
+                "so a 30 s extension run costs the module about 3 more polls than the peer. Reads without polls: "
+                "the module 2 (VM, extension) against the peer's 3."]
     return out
 
 
