@@ -99,6 +99,10 @@ class BudgetPacer:
                 return
             self._completed += 1
             self._learn_refill_rate(now, remaining)
+            if self._remaining is not None:
+                # Answers are read out of order when many callers share the budget: an older answer read
+                # late reports more than is left. Never above the last report plus what refilled since.
+                remaining = min(remaining, self._remaining + (now - self._reported_at) * self._refill_per_s)
             self._remaining = remaining
             self._reported_at = now
 

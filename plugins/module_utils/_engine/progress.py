@@ -29,13 +29,14 @@ class Progress:
         if not final and now - self._last < self.interval:
             return
         self._last = now
-        self.report(snapshot(items, now - self.started, self.pacing.waiting_for_writes(), final))
+        self.report(snapshot(items, now - self.started, self.pacing.waiting_for_writes(), final, now))
 
 
-def snapshot(items, elapsed_s, waiting_for_writes, final=False):
+def snapshot(items, elapsed_s, waiting_for_writes, final=False, now=None):
     counts = {"total": len(items), "planning": 0, "submitted": 0, "running": 0, "changed": 0, "ok": 0,
               "skipped": 0, "failed": 0, "waiting_for_agents": 0, "waiting_for_write_budget": waiting_for_writes}
     durations = []
+    running_for = []  # how long each run still followed has been going
     for item in items:
         if item.done:
             counts[item.verdict.outcome] += 1
@@ -45,6 +46,8 @@ def snapshot(items, elapsed_s, waiting_for_writes, final=False):
             counts["waiting_for_agents"] += 1
         elif item.following:
             counts["running"] += 1
+            if now is not None and item.written and item.submitted_at is not None:
+                running_for.append(now - item.submitted_at)
             if item.starting_agent:
                 counts["waiting_for_agents"] += 1
         else:
@@ -52,17 +55,20 @@ def snapshot(items, elapsed_s, waiting_for_writes, final=False):
         if item.written:
             counts["submitted"] += 1
     counts["elapsed_s"] = round(elapsed_s, 1)
-    counts["eta_s"] = None if final else _eta(counts, durations, elapsed_s)
+    counts["eta_s"] = None if final else _eta(counts, durations, elapsed_s, running_for)
     counts["final"] = final
     return counts
 
 
-def _eta(counts, durations, elapsed_s):
-    """Writes still to send at the rate seen so far, plus a typical run; None until there is a rate."""
+def _eta(counts, durations, elapsed_s, running_for=()):
+    """Writes still to send at the rate seen so far, plus a typical run (once all are sent: what the
+    youngest run still needs of a typical one); None until there is a rate."""
     if counts["submitted"] == 0 or elapsed_s <= 0:
         return None
     rate = counts["submitted"] / elapsed_s
     typical = median(durations) if durations else 0.0
+    if counts["planning"] == 0 and running_for:
+        return round(max(0.0, typical - min(running_for)), 0)
     return round(counts["planning"] / rate + typical, 0)
 
 
@@ -73,7 +79,7 @@ def progress_line(snap):
     parts = ["%d/%d done%s" % (done, snap["total"], " (%s)" % outcomes if outcomes else ""),
              "submitted %d" % snap["submitted"], "running %d" % snap["running"]]
     if snap["planning"]:
-        parts.append("to submit %d" % snap["planning"])
+        parts.append("to check %d" % snap["planning"])
     if snap["waiting_for_write_budget"]:
         parts.append("waiting for write budget %d" % snap["waiting_for_write_budget"])
     if snap["waiting_for_agents"]:

@@ -142,3 +142,31 @@ def test_pacer_learns_a_faster_refill():
     seconds, throttled = simulate(1000, 16, 0.05, refill_per_s=40.0)   # a time-scaled emulator
     ideal = (1000 - 200) / 40.0
     assert throttled <= 10 and seconds <= ideal * 1.5, (seconds, throttled)
+
+
+def test_pacer_is_not_fooled_by_answers_read_out_of_order():
+    """Sixteen writes answered in order (remaining 24 down to 9) but read newest first: the pacer must not
+    believe the older, higher counts it reads last (it once thought 25 were left when 10 were)."""
+    clock = FakeClock()
+    pacer = WritePacer(reserve=5, clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.observe(201, {"x-ms-ratelimit-remaining-subscription-writes": "25"})
+    for _unused in range(16):
+        pacer.acquire()
+    for remaining in range(9, 25):  # the answers of the 16 writes, read in reverse order of service
+        pacer.observe(201, {"x-ms-ratelimit-remaining-subscription-writes": str(remaining)})
+    assert pacer._estimated_remaining(clock.now) <= 9
+    for _unused in range(4):
+        pacer.acquire()
+    assert clock.slept == 0.0  # 9 left: four more fit above the reserve of 5 ...
+    pacer.acquire()
+    assert clock.slept > 0.0  # ... the fifth waits for the refill
+
+
+def test_eta_counts_down_once_every_write_is_sent():
+    from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.progress import _eta
+
+    counts = {"submitted": 100, "planning": 0}
+    # every write sent; typical run 60 s; the youngest run started 50 s ago: about 10 s to go, not 60
+    assert _eta(counts, [60.0] * 20, elapsed_s=100.0, running_for=[50.0, 70.0]) == 10
+    assert _eta(dict(counts, planning=50), [60.0], elapsed_s=100.0, running_for=[5.0]) == 110  # 50 / (1/s) + 60
