@@ -847,8 +847,8 @@ def load_lines(reps: list[dict]) -> list[str]:
            "| rep | " + " | ".join(f"{w} {k}" for w in CONTENDERS for k in ("rdp", "password")) + " |",
            "| --- |" + " --- |" * (2 * len(CONTENDERS))]
     for i, rep in enumerate(reps, 1):
-        out.append(f"| {i} | " + " | ".join(f"{rep[w][k].get('load1_before', float('nan')):.1f}"
-                                           for w in CONTENDERS for k in ("rdp", "password")) + " |")
+        loads = [f"{rep[w][k].get('load1_before', float('nan')):.1f}" for w in CONTENDERS for k in ("rdp", "password")]
+        out.append(f"| {i} | " + " | ".join(loads) + " |")
     return out + [""]
 
 

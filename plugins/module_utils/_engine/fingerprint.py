@@ -60,6 +60,7 @@ def _scrypt_executor():
             _scrypt_pool = ThreadPoolExecutor(max_workers=_SCRYPT_THREADS, thread_name_prefix="azops-scrypt")
         return _scrypt_pool
 
+
 RUN_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+/=-]{0,63}$")
 _TAG_PATTERN = re.compile(r"^azops:v1:(pw2|pw|rdp|run):(\d{1,6}):(.+)$")
 
