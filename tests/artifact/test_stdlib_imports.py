@@ -46,6 +46,8 @@ ACTION_BACKED = sorted(p.split("/")[-1][:-3] for p in SOURCE_FILES if p.startswi
 MODULE_ARGS = {
     "vm_access_info": {"resource_group": "rg-web"},
     "vm_access_reset": {"reset": "rdp", "resource_group": "rg-web", "vm_name": "web-001", "run_tag": "T1"},
+    "vm_rdp_check": {"resource_group": "rg-web", "vm_name": "web-001"},
+    "vm_rdp_repair": {"resource_group": "rg-web", "vm_name": "web-001"},
 }
 
 BLOCKED = ("azure", "msal", "msal_extensions", "requests", "urllib3", "isodate", "cryptography", "yaml", "jinja2")

@@ -771,7 +771,7 @@ def test_sdk_long_running_operation_failure_shape():
 def test_ansible_core_overflow_on_int_options_becomes_invalid_argument(value):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-    from ansible_collections.azure_ops.vm_access.plugins.action.vm_access_fleet import _validate
+    from ansible_collections.azure_ops.vm_access.plugins.action.vm_access_fleet import ActionModule
 
     validator = ArgumentSpecValidator({"wait_timeout": {"type": "int"}})
     try:
@@ -782,5 +782,5 @@ def test_ansible_core_overflow_on_int_options_becomes_invalid_argument(value):
     else:  # versions whose own check rejects the value cleanly (2.16)
         assert result.error_messages and "wait_timeout" in result.error_messages[0]
     with pytest.raises(VmAccessError) as caught:  # the fleet action's own validation, either way
-        _validate({"mode": "reset", "reset": "rdp", "wait_timeout": value})
+        ActionModule.__new__(ActionModule).validate({"mode": "reset", "reset": "rdp", "wait_timeout": value})
     assert caught.value.reason == "invalid_argument"
