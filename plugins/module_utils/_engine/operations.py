@@ -9,10 +9,11 @@ One wave holds at most one action per VM: Run Command runs one script at a time 
 whose previous script (perhaps someone else's) still runs is retried until the wave's deadline, then
 fails with ``run_command_busy``.
 
-Threads: one feeder thread per subscription waits for that subscription's write budget and only then
-hands a start to the pool, so queued starts never hold the workers the polls need; the caller's
-thread polls, in rounds, the operations due (each ``poll_interval`` after its start or last poll),
-and alone owns the results.
+Threads: one feeder thread per subscription hands the starts to the pool, each once fewer than
+``max_starting`` starts are unanswered (so that the write pacer learns from answers as it would with
+that many workers, and the polls always find a free worker) and its write budget has room; the
+caller's thread polls, in rounds, the operations due (each ``poll_interval`` after its start or last
+poll), and alone owns the results.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,10 +42,11 @@ class _Followed:
 class Wave:
     """``jobs``: [(key, subscription_id, start)] where ``start()`` returns an ``_azure.compute.Operation``."""
 
-    def __init__(self, pacing, pool, poll_interval, deadline, clock, sleep, on_round=None):
+    def __init__(self, pacing, pool, poll_interval, deadline, clock, sleep, on_round=None, max_starting=8):
         self.pacing = pacing
         self.on_round = on_round  # on_round(finished, total) after each poll round, and at the end
         self.pool = pool
+        self.max_starting = max(1, max_starting)  # at most half the pool's workers: the others poll
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.clock = clock
@@ -53,8 +55,10 @@ class Wave:
     def run(self, jobs):
         """{key: the operation's output document, or a VmAccessError}."""
         arrivals = queue.Queue()  # (key, subscription_id, Operation or error, when), from the feeders and workers
+        starting = threading.BoundedSemaphore(self.max_starting)  # a slot per start handed over, until it answers
         for subscription_jobs in _by_subscription(jobs):
-            feeder = threading.Thread(target=self._feed, args=(subscription_jobs, arrivals), name="wave-starts")
+            feeder = threading.Thread(target=self._feed, args=(subscription_jobs, arrivals, starting),
+                                      name="wave-starts")
             feeder.daemon = True
             feeder.start()
         results, following = {}, {}
@@ -75,29 +79,32 @@ class Wave:
         return results
 
     # -- starts (feeder threads and workers) ----------------------------------------------------
-    def _feed(self, jobs, arrivals):
-        """Hand each job of one subscription to the pool once its write budget has room for it."""
+    def _feed(self, jobs, arrivals, starting):
+        """Hand each job of one subscription to the pool once a start slot is free and its write budget has room."""
         for index, (key, subscription_id, start) in enumerate(jobs):
             try:
+                starting.acquire()
                 if self.clock() < self.deadline:
                     self.pacing.of(subscription_id).writes.acquire()
                 if self.clock() >= self.deadline:  # nothing starts that the wave could no longer follow
+                    starting.release()
                     arrivals.put((key, subscription_id, VmAccessError(
                         "operation_timeout", "The operation for %s was not started within wait_timeout (ARM's write "
                         "budget was spent); nothing was run." % key), self.clock()))
                     continue
-                self.pool.submit(self._start_and_report, (key, subscription_id, start), arrivals)
+                self.pool.submit(self._start_and_report, (key, subscription_id, start), arrivals, starting)
             except Exception as exc:  # the caller's thread raises it; no job is left unanswered
                 for later_key, later_subscription, _start in jobs[index:]:
                     arrivals.put((later_key, later_subscription, exc, self.clock()))
                 return
 
-    def _start_and_report(self, job, arrivals):
+    def _start_and_report(self, job, arrivals, starting):
         key, subscription_id, _start = job
         try:
             outcome = self._start(job)
         except Exception as exc:  # the caller's thread raises it
             outcome = exc
+        starting.release()
         arrivals.put((key, subscription_id, outcome, self.clock()))
 
     def _start(self, job):

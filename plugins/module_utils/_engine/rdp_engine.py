@@ -149,7 +149,8 @@ class RdpEngine:
             self.progress.say("%s: %d/%d finished" % (label, finished, total), force=finished == total)
 
         return lambda jobs, deadline: Wave(self.pacing, self.pool, self.options.poll_interval, deadline, self.clock,
-                                           self.sleep, on_round if label else None).run(jobs)
+                                           self.sleep, on_round if label else None,
+                                           max_starting=self.options.max_workers // 2).run(jobs)
 
     # -- the guest ------------------------------------------------------------------------------
     def _checkable(self, item):

@@ -77,11 +77,11 @@ class FakeOperation:
         return {"key": self.key}
 
 
-def run_wave(jobs, pacing=None, poll_interval=10.0, deadline=10 ** 6, clock=None, rounds=None):
+def run_wave(jobs, pacing=None, poll_interval=10.0, deadline=10 ** 6, clock=None, rounds=None, max_starting=2):
     clock = clock or FakeClock()
     on_round = (lambda finished, total: rounds.append((finished, total))) if rounds is not None else None
     with ThreadPoolExecutor(max_workers=4) as pool:
-        wave = Wave(pacing or Pacing(), pool, poll_interval, deadline, clock, clock.sleep, on_round)
+        wave = Wave(pacing or Pacing(), pool, poll_interval, deadline, clock, clock.sleep, on_round, max_starting)
         return wave.run(jobs)
 
 
@@ -101,6 +101,23 @@ def test_operations_started_are_polled_while_later_starts_wait_for_write_budget(
     first_poll = log.index(next(entry for entry in log if entry[0] == "poll"))
     assert log.index(("start", "c")) > first_poll and log.index(("start", "d")) > first_poll
     assert [entry for entry in log if entry[0] == "start"] == [("start", key) for key in "abcd"]  # each once
+
+
+def test_no_more_starts_are_unanswered_at_once_than_max_starting():
+    log, lock, running, most = [], threading.Lock(), [0], [0]
+
+    def slow_start(key):
+        def start():
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)  # the POST's round trip
+            with lock:
+                running[0] -= 1
+            return FakeOperation(key, log, polls=1)
+        return start
+    results = run_wave([(str(i), SUB, slow_start(str(i))) for i in range(8)], max_starting=2)
+    assert len(results) == 8 and most[0] == 2
 
 
 def test_each_operation_is_first_polled_one_interval_after_its_start():
