@@ -514,7 +514,8 @@ def main() -> int:
         guest_table(guest, scale) if guest else "(not run)",
         "",
         "Pacer waits are `BudgetPacer.waited_s`: the seconds callers slept before a request, summed over the "
-        "worker threads (16 wait at once), not wall time. Write rates are of accepted writes by the emulator's log "
+        "threads that waited (up to the 16 workers; a wave's starts wait in one feeder thread per subscription), "
+        "not wall time. Write rates are of accepted writes by the emulator's log "
         "time stamps; the emulator's write bucket is replayed on them (200 tokens, 10 per simulated second), and "
         f"the sustained rate is counted from the write that takes it below {STEADY_TOKENS} tokens (the burst spent) "
         "to the last.",

@@ -177,6 +177,14 @@ def test_a_script_already_running_is_waited_for_then_reported_busy(rdp):
     assert busy["rdp-ok-01"]["found"] == [] and busy["rdp-ok-01"]["guest"]  # one busy VM holds up no other
 
 
+def test_a_script_start_refused_with_a_429_is_made_again(rdp):
+    rdp.control.add_fault(action="status", method="POST", path="/runCommand$", vm="rdp-cert-01", status=429,
+                          retry_after=0.2, count=1)  # azure-core does not retry a POST: the wave does
+    results = rdp.run(["rdp-cert-01", "rdp-ok-01"], guest_checks=True)
+    assert results["rdp-cert-01"]["found"] == ["cert_invalid"] and results["rdp-ok-01"]["found"] == []
+    assert rdp.requests()[("POST", "runCommand")] == 3
+
+
 def test_a_reader_diagnoses_from_the_nsg_documents_and_cannot_run_scripts(rdp):
     reader = rdp.emulator.info["reader"]
     environ = dict(rdp.environ, AZURE_CLIENT_ID=reader["client_id"], AZURE_SECRET=reader["secret"],

@@ -7,7 +7,8 @@ already started are polled while later starts still wait for write budget.
 
 One wave holds at most one action per VM: Run Command runs one script at a time per VM, and a VM
 whose previous script (perhaps someone else's) still runs is retried until the wave's deadline, then
-fails with ``run_command_busy``.
+fails with ``run_command_busy``. A start ARM refused with a 429 (azure-core does not retry a POST) is
+made again once the write pacer, which holds every caller for the 429's Retry-After, lets it.
 
 Threads: one feeder thread per subscription hands the starts to the pool, each once fewer than
 ``max_starting`` starts are unanswered (so that the write pacer learns from answers as it would with
@@ -28,6 +29,8 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 # Polls go out in rounds at most this many times per poll_interval (an operation is polled up to a
 # quarter of an interval late, with the others due by then).
 ROUNDS_PER_INTERVAL = 4
+# Start failures after which nothing runs on the VM, so the start is made again (until the deadline).
+_STARTED_AGAIN = ("run_command_busy", "throttled")
 
 
 class _Followed:
@@ -114,9 +117,10 @@ class Wave:
             try:
                 return start()
             except VmAccessError as error:
-                if error.reason != "run_command_busy" or self.clock() + self.poll_interval >= self.deadline:
+                if error.reason not in _STARTED_AGAIN or self.clock() + self.poll_interval >= self.deadline:
                     return error
-            self.sleep(self.poll_interval)  # another script still runs on the VM: Run Command takes one at a time
+                if error.reason == "run_command_busy":
+                    self.sleep(self.poll_interval)  # another script still runs on the VM: one at a time
             self.pacing.of(subscription_id).writes.acquire()
 
     # -- the caller's thread ----------------------------------------------------------------------

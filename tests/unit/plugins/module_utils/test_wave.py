@@ -158,6 +158,19 @@ def test_a_busy_vm_is_started_again_until_its_other_script_ends():
     assert len(attempts) == 3
 
 
+def test_a_start_refused_with_a_429_is_made_again_on_the_write_budget():
+    log, attempts, pacing = [], [], Pacing(write_tokens=2)
+    pacing.writes.refill.set()
+
+    def throttled_once():
+        attempts.append(pacing.writes.tokens)
+        if len(attempts) == 1:
+            raise VmAccessError("throttled", "HTTP 429")
+        return FakeOperation("vm", log, polls=1)
+    assert run_wave([("vm", SUB, throttled_once)], pacing=pacing) == {"vm": {"key": "vm"}}
+    assert attempts == [1, 0]  # the second attempt took write budget of its own
+
+
 def test_a_vm_busy_until_the_deadline_fails_with_run_command_busy():
     def always_busy():
         raise VmAccessError("run_command_busy", "another script runs")
