@@ -18,12 +18,15 @@ takes the emulator's default 20 simulated seconds. ARM throttling on, Azure's li
 Scenarios, each repeated ``--repeat`` times from a freshly seeded fleet (``control.reset``):
 
 1. ``diagnose`` without guest checks on ``--vms`` VMs (default 1,000). ARM requests from the emulator's
-   request log, by kind: VM list pages (plain and statusOnly), per-VM VM GETs, extension reads, NIC,
-   subnet and NSG GETs (total and distinct), writes, operation polls, 429s; against the expected
-   shape (list pages, one NIC GET per VM, each subnet and NSG once).
+   request log, by kind: VM list pages (plain and statusOnly), per-VM VM GETs, extension reads, NIC
+   list pages, NIC, subnet and NSG GETs (total and distinct), writes, operation polls, 429s; against the
+   expected shape (list pages, one NIC list per group of at least LIST_THRESHOLD VMs and one NIC GET per
+   VM of a smaller group, each subnet and NSG once).
 2. ``diagnose`` with guest checks (one Run Command ``RunPowerShellScript`` per VM, the read-only check
    script) on each of ``--guest-vms`` (default 200 and 1,000). Wall time, phases (from the engine's
-   progress lines), Run Command POSTs by status, 429s, the pacer's waits (``Pacing.summary()`` and
+   progress lines; the guest checks split at the last accepted Run Command POST of the emulator's log
+   into starting the runs and following them to the end, with the polls sent before that last start),
+   Run Command POSTs by status, 429s, the pacer's waits (``Pacing.summary()`` and
    per budget; seconds summed over the worker threads), the write rate achieved (peak per real second;
    sustained after the burst, per simulated second) against the emulator's budget, and the floor the
    write budget sets: scale x max(0, (writes - 200) / 10).
@@ -68,6 +71,7 @@ import ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session import AzureSession  # noqa: E402
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.pacing import Pacing  # noqa: E402
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_engine import RdpEngine  # noqa: E402
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.reading import LIST_THRESHOLD  # noqa: E402
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_result import rdp_summary  # noqa: E402
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import (  # noqa: E402
     target_from_hostvars,
@@ -92,6 +96,7 @@ RE_VM_LIST = re.compile(r"/providers/microsoft\.compute/virtualmachines$")
 RE_EXT = re.compile(r"/virtualmachines/[^/]+/extensions(/[^/]+)?$")
 RE_RUN_COMMAND = re.compile(r"/virtualmachines/[^/]+/runcommand$")
 RE_NIC = re.compile(r"/providers/microsoft\.network/networkinterfaces/[^/]+$")
+RE_NIC_LIST = re.compile(r"/providers/microsoft\.network/networkinterfaces$")
 RE_SUBNET = re.compile(r"/providers/microsoft\.network/virtualnetworks/[^/]+/subnets/[^/]+$")
 RE_NSG = re.compile(r"/providers/microsoft\.network/networksecuritygroups/[^/]+$")
 
@@ -128,7 +133,8 @@ def build_fleet(n: int, groups: int) -> tuple[dict, list[tuple[str, str]], dict]
                                       "rdp": {"ok": 0.8, "broken": 0.2}, "admin_username": "azureadmin"},
              "resource_groups": rgs}   # the default subscription (AZURE_SUBSCRIPTION_ID)
     expected = {"vms": n, "nics": n, "subnets": len(rgs), "nsgs": len(rgs) + own_nsgs + shared_nsgs,
-                "nic_nsgs_own": own_nsgs, "nic_nsgs_shared": shared_nsgs, "groups": len(rgs)}
+                "nic_nsgs_own": own_nsgs, "nic_nsgs_shared": shared_nsgs, "groups": len(rgs),
+                "group_sizes": [k for k in per if k]}
     return fleet, hosts, expected
 
 
@@ -147,7 +153,7 @@ def run_engine(hosts: list[tuple[str, str]], guest_checks: bool, poll_interval: 
     params = task_params(guest_checks, poll_interval)
     options = rdp_options(params, repair=False, check_mode=False, max_workers=params["max_workers"])
     options.progress_interval = 0.0   # every stage line, for the phase times (display only)
-    started = time.monotonic()
+    started, started_epoch = time.monotonic(), time.time()
     lines = []
     pacing = Pacing()
     session = AzureSession(params, retry_budget_s=params.get("wait_timeout") or None, on_response=pacing.observe)
@@ -158,7 +164,7 @@ def run_engine(hosts: list[tuple[str, str]], guest_checks: bool, poll_interval: 
     results = engine.run(targets)
     wall = time.monotonic() - started
     subs = list(pacing._subscriptions.values())
-    return {"wall_s": wall, "summary": rdp_summary(results), "pacing": pacing.summary(),
+    return {"wall_s": wall, "started_epoch": started_epoch, "summary": rdp_summary(results), "pacing": pacing.summary(),
             "reads_waited_s": sum(s.reads.waited_s for s in subs),
             "writes_waited_s": sum(s.writes.waited_s for s in subs),
             "reads_throttled": sum(s.reads.throttled for s in subs),
@@ -178,13 +184,27 @@ def phases(lines: list[tuple[float, str]], wall: float) -> dict:
     out = {"vms_s": read}
     if read is not None and net is not None:
         out["network_s"] = net - read
-    # The wave's first line comes once every Run Command is started, then one after each poll round.
     guest = [t for t, line in lines if line.startswith("guest checks")]
     if net is not None and guest:
         out["guest_s"] = guest[-1] - net
-        out["guest_starts_s"] = guest[0] - net
-        out["guest_follow_s"] = guest[-1] - guest[0]
     return out
+
+
+def start_and_follow(row: dict, requests: list[dict]) -> dict:
+    """The guest phase split at the last accepted Run Command POST (the emulator's log time, on this machine's
+    clock): starting every run, then following the rest to the end; and the polls sent while runs were still
+    being started."""
+    net = row["phases"].get("network_s")
+    posts = [q["ts"] for q in requests if classify(q) == "Run Command POST" and q["status"] == 202]
+    if net is None or not posts or "guest_s" not in row["phases"]:
+        return {}
+    guest_from = row["phases"]["vms_s"] + net
+    last_start = max(posts) - row["started_epoch"]
+    polls = [q["ts"] for q in requests if q["kind"] == "operation"]
+    return {"guest_starts_s": last_start - guest_from,
+            "guest_follow_s": guest_from + row["phases"]["guest_s"] - last_start,
+            "polls_before_last_start": sum(1 for t in polls if t < max(posts)),
+            "first_poll_after_first_start_s": (min(polls) - min(posts)) if polls else None}
 
 
 # --- the request log -------------------------------------------------------------------------
@@ -210,6 +230,8 @@ def classify(q: dict) -> str:
         return "extension read (per VM)"
     if RE_NIC.search(path):
         return "NIC GET"
+    if RE_NIC_LIST.search(path):
+        return "NIC list page"
     if RE_SUBNET.search(path):
         return "subnet GET"
     if RE_NSG.search(path):
@@ -284,6 +306,7 @@ def measure(emu, fleet: dict, hosts, guest_checks: bool, scale: float, poll: flo
     row["loadavg_before_after"] = (round(load0, 1), round(os.getloadavg()[0], 1))
     requests = emu.control.requests(since=mark)
     row.update(analyse_requests(requests, len(hosts), scale))
+    row["phases"].update(start_and_follow(row, requests))
     counters = emu.control.counters()
     row["emulator_run_command_runs"] = counters.get("run_command_runs")
     return row
@@ -313,10 +336,17 @@ def pages_of(r: dict) -> int:
     return kind(r, "VM list page (plain)") + kind(r, "VM list page (statusOnly)")
 
 
+def expected_nic_reads(expected: dict, page_size: int) -> tuple[int, int]:
+    """(NIC list pages, NIC GETs): a list per group holding at least LIST_THRESHOLD of the VMs, a GET elsewhere."""
+    listed = [k for k in expected["group_sizes"] if k >= LIST_THRESHOLD]
+    return sum(-(-k // page_size) for k in listed), expected["nics"] - sum(listed)
+
+
 def no_guest_table(rows: list[dict], expected: dict, scale: float, page_size: int) -> str:
     n = expected["vms"]
     exp_pages = -(-n // page_size)
-    exp_reads = 2 * exp_pages + expected["nics"] + expected["subnets"] + expected["nsgs"]
+    nic_pages, nic_gets = expected_nic_reads(expected, page_size)
+    exp_reads = 2 * exp_pages + nic_pages + nic_gets + expected["subnets"] + expected["nsgs"]
     floor = scale * max(0.0, (exp_reads - READ_BURST) / READ_PER_S)
     lines = [
         "| figure | median [min–max] | expected | |",
@@ -327,9 +357,11 @@ def no_guest_table(rows: list[dict], expected: dict, scale: float, page_size: in
         f"| VM list pages: plain + statusOnly | {med(rows, lambda r: kind(r, 'VM list page (plain)'))} + "
         f"{med(rows, lambda r: kind(r, 'VM list page (statusOnly)'))} | {exp_pages} + {exp_pages} "
         f"(⌈{n} / {page_size}⌉ each) | {ok(rows, lambda r: pages_of(r) == 2 * exp_pages)} |",
+        f"| NIC list pages | {med(rows, lambda r: kind(r, 'NIC list page'))} | {nic_pages} (one list per group of "
+        f"≥ {LIST_THRESHOLD} VMs, ⌈VMs / {page_size}⌉ pages) | {ok(rows, lambda r: kind(r, 'NIC list page') == nic_pages)} |",
         f"| NIC GETs (distinct; most for one NIC) | {med(rows, lambda r: kind(r, 'NIC GET'))} "
         f"({med(rows, lambda r: r['distinct']['NIC GET'])}; {med(rows, lambda r: r['max_nic_gets_one_vm'])}) "
-        f"| {expected['nics']} (1 per VM) | {ok(rows, lambda r: kind(r, 'NIC GET') == expected['nics'])} |",
+        f"| {nic_gets} (1 per VM of a smaller group) | {ok(rows, lambda r: kind(r, 'NIC GET') == nic_gets)} |",
         f"| subnet GETs (distinct) | {med(rows, lambda r: kind(r, 'subnet GET'))} "
         f"({med(rows, lambda r: r['distinct']['subnet GET'])}) | {expected['subnets']} (1 per subnet) "
         f"| {ok(rows, lambda r: kind(r, 'subnet GET') == expected['subnets'])} |",
@@ -382,8 +414,11 @@ def guest_table(results: dict[int, list[dict]], scale: float) -> str:
           lambda n: f"{scale * max(0.0, (n - WRITE_BURST) / WRITE_PER_S):.1f}")
     phase_getters = [lambda r, k=k: r["phases"].get(k) for k in ("vms_s", "network_s", "guest_s")]
     row("wall s: VM lists / network reads / guest checks", *phase_getters)
-    row("guest checks: starting every Run Command / following them", lambda r: r["phases"].get("guest_starts_s"),
-        lambda r: r["phases"].get("guest_follow_s"))
+    row("guest checks: starting every Run Command / following them after the last start",
+        lambda r: r["phases"].get("guest_starts_s"), lambda r: r["phases"].get("guest_follow_s"))
+    row("operation polls sent before the last start / first poll s after the first start",
+        lambda r: r["phases"].get("polls_before_last_start"),
+        lambda r: r["phases"].get("first_poll_after_first_start_s"))
     row("Run Command POSTs (all answers)", lambda r: kind(r, "Run Command POST"))
     row("… 202 accepted / 409 busy / 429", status(202), status(409), status(429))
     row("other writes", lambda r: r["writes"] - kind(r, "Run Command POST"))
@@ -480,7 +515,8 @@ def main() -> int:
         guest_table(guest, scale) if guest else "(not run)",
         "",
         "Pacer waits are `BudgetPacer.waited_s`: the seconds callers slept before a request, summed over the "
-        "worker threads (16 wait at once), not wall time. Write rates are of accepted writes by the emulator's log "
+        "threads that waited (up to the 16 workers; a wave's starts wait in one feeder thread per subscription), "
+        "not wall time. Write rates are of accepted writes by the emulator's log "
         "time stamps; the emulator's write bucket is replayed on them (200 tokens, 10 per simulated second), and "
         f"the sustained rate is counted from the write that takes it below {STEADY_TOKENS} tokens (the burst spent) "
         "to the last.",

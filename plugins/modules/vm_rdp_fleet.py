@@ -16,9 +16,10 @@ description:
   - The fleet path of M(azure_ops.vm_access.vm_rdp_check) and M(azure_ops.vm_access.vm_rdp_repair), used by the
     C(azure_ops.vm_access.vm_access) role's C(diagnose) and C(repair) entry points. Run it once per play batch; it
     finds each host's VM from its hostvars as M(azure_ops.vm_access.vm_access_fleet) does.
-  - Reads the VMs with two list passes per subscription, then each VM's network interface, and each subnet and
-    network security group once however many VMs share it. Without O(guest_checks) that is the whole diagnosis -
-    no write, no script on any VM.
+  - Reads the VMs with two list passes per subscription, then their network interfaces (with one list of each
+    resource group that holds at least 8 of them, else one read each), and each subnet and network security
+    group once however many VMs share it. Without O(guest_checks) that is the whole diagnosis - no write, no
+    script on any VM.
   - With O(guest_checks) (and always with O(mode=repair)) it runs the collection's read-only PowerShell check on
     every running VM as a wave of Run Command operations, started on ARM's write budget and followed on its read
     budget; repairs run as further waves, one script per VM at a time, and the VMAccess RDP reset goes through the

@@ -40,7 +40,8 @@ VM_KEYS = {"name", "count", "start", "os", "size", "location", "admin_username",
            "agent", "allow_extension_operations", "rdp", "rdp_enabled", "firewall_rule_enabled", "rdp_port",
            "firewall_service_running", "domain_controller", "password_policy", "vmaccess_user_mode", "failure_mode",
            "failure_message", "accounts", "extension", "extensions", "extension_duration_s", "agent_ready_after_s",
-           "agent_timeout_s", "agent_down_since_s", "tags", "image", "nsg", "run_command_duration_s"} | RDP_KEYS
+           "agent_timeout_s", "agent_down_since_s", "tags", "image", "nsg", "run_command_duration_s",
+           "nic_resource_group"} | RDP_KEYS
 TOP_KEYS = {"seed", "time_scale", "principals", "subscriptions", "resource_groups", "defaults", "page_size",
             "key_vaults"}
 
@@ -132,6 +133,9 @@ def _validate_vm(spec: dict, where: str) -> None:
     _require(duration is None or (isinstance(duration, (int, float)) and duration >= 0), where,
              "run_command_duration_s must be a number of seconds")
     _require(isinstance(spec.get("name"), str) and spec["name"], where, "needs a name (pattern like 'web-{i:03d}')")
+    _require(spec.get("nic_resource_group") is None or (isinstance(spec["nic_resource_group"], str)
+                                                        and spec["nic_resource_group"]), where,
+             "nic_resource_group must be a resource group name")
     count = spec.get("count", 1)
     _require(isinstance(count, int) and count >= 0, where, "count must be a non-negative integer")
     if count > 1:
@@ -226,12 +230,23 @@ class FleetSeeder:
                         vm = self._make_vm(sub.id, rg, spec, i, rng)
                         rg.vms[vm.name.lower()] = vm
                         vm_total += 1
+            self._add_nic_groups(sub)
         try:   # after the principals and subscriptions their role assignments and ids refer to
             vaults = seed_key_vaults(store, fleet.get("key_vaults"))
         except ValueError as exc:
             raise FleetError(str(exc)) from None
         return {"vms_added": vm_total, "vms_total": store.vm_count(), "secrets": created_secrets,
                 "key_vaults_added": vaults}
+
+    @staticmethod
+    def _add_nic_groups(sub) -> None:
+        """A resource group that holds NICs of VMs elsewhere (``nic_resource_group``) exists, empty if the
+        fleet does not define it."""
+        for rg in list(sub.resource_groups.values()):
+            for vm in rg.vms.values():
+                name = vm.nic_resource_group
+                if name and name.lower() not in sub.resource_groups:
+                    sub.resource_groups[name.lower()] = ResourceGroup(name=name, location=rg.location)
 
     def _make_vm(self, sub_id: str, rg: ResourceGroup, spec: dict, i: int, rng: random.Random) -> VM:
         name = spec["name"].format(i=i) if "{" in spec["name"] else spec["name"]
@@ -248,6 +263,7 @@ class FleetSeeder:
                 tags=dict(spec.get("tags") or {}), extension_duration_s=spec.get("extension_duration_s"),
                 agent_ready_after_s=spec.get("agent_ready_after_s"), agent_timeout_s=spec.get("agent_timeout_s"),
                 agent_down_since_s=spec.get("agent_down_since_s"), created_at=self.store.clock.now(),
+                nic_resource_group=spec.get("nic_resource_group"),
                 rng=random.Random(rng.getrandbits(64)), fingerprint_key=secrets.token_bytes(16))
         set_agent(self.store, vm, agent)
         vm.guest = self._make_guest(spec, admin, rng)

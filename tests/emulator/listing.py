@@ -1,4 +1,5 @@
-"""VM lists per resource group and per subscription: query options, paging and item shapes.
+"""VM lists per resource group and per subscription: query options, paging (shared with Network's NIC
+lists) and item shapes.
 
 Strict rules (facts §8.1, REST reference VirtualMachines_List / _ListAll):
 - items carry the model with ``resources[]`` as bare extension ids, and no instance view;
@@ -67,20 +68,24 @@ def _next_link(base_url: str, request, api_version: str, offset: int) -> str:
     return f"{base_url}{request.path}?{query}"
 
 
+def page(store, request, items: list, render, api_version: str) -> dict:
+    """One page of ``items`` (``config.page_size`` of them, each through ``render``) and, while more are
+    left, the ``nextLink`` to the next one (the request's query with a ``$skiptoken``)."""
+    offset = _offset(request.query.get("$skiptoken"))
+    size = store.config.page_size
+    body: dict = {"value": [render(item) for item in items[offset:offset + size]]}
+    if offset + size < len(items):
+        body["nextLink"] = _next_link(store.base_url, request, api_version, offset + size)
+    return body
+
+
 def list_page(store, request, vms: list[VM], query: ListQuery, api_version: str) -> dict:
     """One page of VMs in the shape the query asks for."""
     if query.scale_set is not None:
         vms = []                          # no VM here belongs to a scale set
-    offset = _offset(request.query.get("$skiptoken"))
-    size = store.config.page_size
     render, lenient = store.render, store.config.lenient
-    chunk = vms[offset:offset + size]
     if query.status_only and not lenient:
-        items = [render.vm_status_only(vm) for vm in chunk]
-    else:
-        with_view = query.instance_view or query.status_only
-        items = [render.vm(vm, instance_view=with_view, in_list=not lenient) for vm in chunk]
-    body: dict = {"value": items}
-    if offset + size < len(vms):
-        body["nextLink"] = _next_link(store.base_url, request, api_version, offset + size)
-    return body
+        return page(store, request, vms, render.vm_status_only, api_version)
+    with_view = query.instance_view or query.status_only
+    return page(store, request, vms, lambda vm: render.vm(vm, instance_view=with_view, in_list=not lenient),
+                api_version)

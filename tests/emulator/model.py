@@ -125,6 +125,7 @@ class VM:
     fingerprint_key: bytes = b""
     model_cache: tuple | None = field(default=None, repr=False)   # (allowExtensionOperations, model dict)
     network: object | None = None        # network.VmNetwork (its own NIC NSG); None = the resource group's defaults
+    nic_resource_group: str | None = None   # where its NIC lives when not in the VM's own resource group
     run_command: object | None = None    # runcommand.VmRunCommand, made on first use
 
     @property

@@ -3,7 +3,8 @@ group's virtual network and subnet, and network security groups (NSGs) on the su
 
 Cheap for large fleets: a resource group has one shared ``RgNetwork`` (vnet, subnet, its NSGs), built on
 first use when the fleet gave none, and a VM has a ``VmNetwork`` only when it has its own NIC-level NSG.
-NICs are not stored at all; they are rendered from the VM.
+NICs are not stored at all; they are rendered from the VM. A NIC lives in its VM's resource group unless
+the VM spec names another one (``nic_resource_group``), as Azure allows.
 
 Default (no ``network`` key on the resource group): vnet ``{rg}-vnet`` 10.0.0.0/16, subnet ``default``
 10.0.0.0/24, and on the subnet the NSG ``{rg}-nsg`` with the rule the portal adds when RDP is opened
@@ -208,8 +209,29 @@ def nic_name(vm) -> str:
     return f"{vm.name}-nic"
 
 
-def vm_for_nic(rg, name: str):
-    return rg.vms.get(name[:-4].lower()) if name.lower().endswith("-nic") else None
+def nic_resource_group(vm) -> str:
+    """The resource group the VM's NIC lives in: its own unless the fleet put the NIC elsewhere."""
+    return vm.nic_resource_group or vm.resource_group
+
+
+def vm_for_nic(sub, rg, name: str):
+    """(the VM's own resource group, the VM) whose NIC ``name`` lives in ``rg``, or None."""
+    if not name.lower().endswith("-nic"):
+        return None
+    vm_name = name[:-4].lower()
+    for home in [rg, *(g for g in sub.resource_groups.values() if g is not rg)]:
+        vm = home.vms.get(vm_name)
+        if vm is not None and nic_resource_group(vm).lower() == rg.name.lower():
+            return home, vm
+    return None
+
+
+def nics_in(sub, rg=None) -> list[tuple]:
+    """[(the VM's own resource group, VM)] of every NIC that lives in ``rg`` (None: in the subscription), in a
+    stable order for list paging: by the NIC's resource group, then its VM's."""
+    nics = [(home, vm) for home in sub.resource_groups.values() for vm in home.vms.values()
+            if rg is None or nic_resource_group(vm).lower() == rg.name.lower()]
+    return sorted(nics, key=lambda nic: (nic_resource_group(nic[1]).lower(), nic[0].name.lower(), nic[1].name.lower()))
 
 
 def nic_nsg(rg, vm) -> Nsg | None:

@@ -1,5 +1,6 @@
-"""Microsoft.Network routes: NIC, virtual network, subnet and NSG reads, and the NIC's effective security
-groups as the long-running POST Azure makes it (202 + ``Location`` + ``Azure-AsyncOperation``).
+"""Microsoft.Network routes: NIC, virtual network, subnet and NSG reads, NIC lists per resource group and
+per subscription (paged like the VM lists), and the NIC's effective security groups as the long-running
+POST Azure makes it (202 + ``Location`` + ``Azure-AsyncOperation``).
 
 Effective rules need a running VM (Microsoft's "Diagnose a VM network traffic filter problem": "The VM
 must be in the running state"). The POST is accepted and its operation then fails: see README for the
@@ -17,7 +18,8 @@ from aiohttp import web
 
 from . import errors
 from .errors import ArmError, json_response
-from .network import rg_network, vm_for_nic
+from .listing import page
+from .network import nics_in, rg_network, vm_for_nic
 from .network_render import effective_groups, nic_json, nsg_json, subnet_json, vnet_json
 
 EFFECTIVE_NSG_DURATION_S = 3.0        # simulated; scaled like every other duration
@@ -28,6 +30,8 @@ NOT_RUNNING = ("Effective network security groups are available only for a netwo
 
 ACTIONS = {
     ("nic", "GET"): ("Microsoft.Network/networkInterfaces/read", "read"),
+    ("nic_list_rg", "GET"): ("Microsoft.Network/networkInterfaces/read", "read"),
+    ("nic_list_sub", "GET"): ("Microsoft.Network/networkInterfaces/read", "read"),
     ("nic_effective_nsg", "POST"): ("Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action",
                                     "write"),
     ("nsg", "GET"): ("Microsoft.Network/networkSecurityGroups/read", "read"),
@@ -36,6 +40,7 @@ ACTIONS = {
     ("network_operation", "GET"): ("Microsoft.Network/locations/operations/read", "read"),
     ("network_operation_result", "GET"): ("Microsoft.Network/locations/operationResults/read", "read"),
 }
+NIC_LIST_TAIL = ["providers", "microsoft.network", "networkinterfaces"]
 _RG_ROUTES = {  # (type segment, length of the tail after providers/Microsoft.Network, last segment) -> kind
     ("networkinterfaces", 2, None): "nic",
     ("networkinterfaces", 3, "effectivenetworksecuritygroups"): "nic_effective_nsg",
@@ -47,6 +52,10 @@ _RG_ROUTES = {  # (type segment, length of the tail after providers/Microsoft.Ne
 
 def parse_network_path(sub: str, rest: list[str], lrest: list[str]) -> tuple[str, str | None, dict] | None:
     """(kind, resource group, extra) for a Microsoft.Network path the emulator serves, else None."""
+    if lrest == NIC_LIST_TAIL:
+        return "nic_list_sub", None, {"scope": f"/subscriptions/{sub}"}
+    if len(rest) == 5 and lrest[0] == "resourcegroups" and lrest[2:] == NIC_LIST_TAIL:
+        return "nic_list_rg", rest[1], {"scope": f"/subscriptions/{sub}/resourceGroups/{rest[1]}"}
     if lrest[:3] == ["providers", "microsoft.network", "locations"] and len(rest) == 6:
         kind = {"operations": "network_operation", "operationresults": "network_operation_result"}.get(lrest[4])
         return (kind, None, {"op_id": rest[5], "scope": f"/subscriptions/{sub}"}) if kind else None
@@ -84,6 +93,7 @@ class NetworkApi:
 
     def routes(self) -> dict:
         return {("nic", "GET"): self.nic_get, ("nic_effective_nsg", "POST"): self.effective_post,
+                ("nic_list_rg", "GET"): self.nic_list_rg_get, ("nic_list_sub", "GET"): self.nic_list_sub_get,
                 ("nsg", "GET"): self.nsg_get, ("vnet", "GET"): self.vnet_get, ("subnet", "GET"): self.subnet_get,
                 ("network_operation", "GET"): self.operation_get,
                 ("network_operation_result", "GET"): self.operation_result_get}
@@ -97,11 +107,12 @@ class NetworkApi:
     def _not_found(resource_type: str, name: str, rg) -> ArmError:
         return errors.resource_not_found(f"Microsoft.Network/{resource_type}", name, rg.name)
 
-    def _vm_of_nic(self, rg, name: str):
-        vm = vm_for_nic(rg, name)
-        if vm is None:
+    def _vm_of_nic(self, p, rg, name: str):
+        """(the VM's own resource group, the VM) of the NIC ``name`` in ``rg``."""
+        found = vm_for_nic(self.store.subscription(p.sub), rg, name)
+        if found is None:
             raise self._not_found("networkInterfaces", name, rg)
-        return vm
+        return found
 
     def _vnet(self, rg, name: str):
         net = rg_network(rg)
@@ -112,7 +123,19 @@ class NetworkApi:
     # --- reads --------------------------------------------------------------------------------
     async def nic_get(self, request, p, api_version):
         sub, rg = self._scope(p)
-        return json_response(nic_json(sub, rg, self._vm_of_nic(rg, p.extra["name"])))
+        return json_response(nic_json(sub, *self._vm_of_nic(p, rg, p.extra["name"])))
+
+    async def nic_list_rg_get(self, request, p, api_version):
+        sub, rg = self._scope(p)
+        return self._nic_page(request, sub, nics_in(self.store.subscription(p.sub), rg), api_version)
+
+    async def nic_list_sub_get(self, request, p, api_version):
+        sub = self.store.subscription(p.sub)
+        return self._nic_page(request, sub.id, nics_in(sub), api_version)
+
+    def _nic_page(self, request, sub: str, nics: list[tuple], api_version: str):
+        """A list item is the NIC as its GET renders it (REST examples NetworkInterfaceList/ListAll.json)."""
+        return json_response(page(self.store, request, nics, lambda nic: nic_json(sub, *nic), api_version))
 
     async def nsg_get(self, request, p, api_version):
         sub, rg = self._scope(p)
@@ -136,8 +159,8 @@ class NetworkApi:
     # --- effective security groups (long-running) ---------------------------------------------
     async def effective_post(self, request, p, api_version):
         store = self.store
-        sub, rg = self._scope(p)
-        vm = self._vm_of_nic(rg, p.extra["name"])
+        sub, nic_rg = self._scope(p)
+        rg, vm = self._vm_of_nic(p, nic_rg, p.extra["name"])
         op = NetworkOperation(str(uuid.uuid4()), sub, vm.location, vm, rg.name,
                               store.clock.deadline(EFFECTIVE_NSG_DURATION_S), api_version)
         if vm.power_state != "running":

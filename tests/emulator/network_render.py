@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from .network import (AZURE_PLATFORM_IP, DEFAULT_RULES, Nsg, SecurityRule, gateway, mac_address, nic_name, nic_nsg,
-                      private_ip, rg_network, subnet_mask, subnet_nsg)
+                      nic_resource_group, private_ip, rg_network, subnet_mask, subnet_nsg)
 
 NETWORK_API_VERSION = "2024-05-01"
 
@@ -25,8 +25,8 @@ def rg_scope(sub: str, rg) -> str:
 
 
 def nic_id(sub: str, rg, vm) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{vm.resource_group}/providers/Microsoft.Network/networkInterfaces/" \
-           f"{nic_name(vm)}"
+    return f"/subscriptions/{sub}/resourceGroups/{nic_resource_group(vm)}/providers/Microsoft.Network/" \
+           f"networkInterfaces/{nic_name(vm)}"
 
 
 def vnet_id(sub: str, rg) -> str:

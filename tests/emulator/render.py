@@ -12,6 +12,7 @@ from __future__ import annotations
 from .agent import agent_reports
 from .clock import iso
 from .model import EXTENSION_TYPE, VM_TYPE, VM, Extension
+from .network import nic_resource_group
 
 OS_NAMES = {"Windows": ("Windows Server 2022 Datacenter", "10.0.20348.2340"), "Linux": ("ubuntu", "22.04")}
 POWER_DISPLAY = {"starting": "VM starting", "running": "VM running", "stopping": "VM stopping",
@@ -181,7 +182,7 @@ class Renderer:
                                "osDisk": os_disk, "dataDisks": []},
             "osProfile": os_profile,
             "networkProfile": {"networkInterfaces": [{
-                "id": f"/subscriptions/{vm.subscription}/resourceGroups/{vm.resource_group}"
+                "id": f"/subscriptions/{vm.subscription}/resourceGroups/{nic_resource_group(vm)}"
                       f"/providers/Microsoft.Network/networkInterfaces/{vm.name}-nic"}]},
             "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
         }

@@ -189,3 +189,97 @@ def test_large_fleets_share_their_network_objects(azure):
     assert len(nsg["properties"]["networkInterfaces"]) == 300
     subnet = _get(azure, network_path(azure, "virtualNetworks/rg-big-vnet/subnets/default", "rg-big")).json()
     assert len(subnet["properties"]["ipConfigurations"]) == 300
+
+
+# --- NIC lists (NetworkInterfaces_List / _ListAll; REST examples NetworkInterfaceList.json, ...ListAll.json) --------
+
+def _all_pages(azure, path, token="default") -> tuple[list[dict], int]:
+    """Every item of a list, following nextLink verbatim; and the number of pages."""
+    items, pages = [], 0
+    while path:
+        response = _get(azure, path, token=token)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["value"]
+        pages += 1
+        path = local(azure, body["nextLink"]) if "nextLink" in body else None
+    return items, pages
+
+
+def _sub_nics_path(azure) -> str:
+    return f"/subscriptions/{azure.sub}/providers/Microsoft.Network/networkInterfaces?api-version=2024-05-01"
+
+
+def test_a_resource_group_lists_its_nics_as_their_gets_render_them(azure):
+    azure.control.set_config(page_size=3)
+    azure.add_vms({"name": "win-{i:02d}", "count": 7}, {"name": "guarded", "nsg": {"deny_rdp_from_internet": True}})
+    azure.add_vms({"name": "other"}, rg="rg-other")
+    items, pages = _all_pages(azure, network_path(azure, "networkInterfaces"))
+    assert pages == 3 and [item["name"] for item in items] == ["guarded-nic"] + [f"win-{i:02d}-nic" for i in range(1, 8)]
+    for item in items:   # the same document as the NIC's own GET: subnet, address, NSG, VM
+        assert item == _get(azure, resource_path(azure, item["id"])).json()
+    guarded = items[0]["properties"]
+    assert guarded["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/guarded-nsg")
+    assert guarded["ipConfigurations"][0]["properties"]["subnet"]["id"].endswith("/subnets/default")
+    assert "networkSecurityGroup" not in items[1]["properties"]
+
+
+def test_the_subscription_lists_every_nic_and_its_next_link_keeps_the_api_version(azure):
+    azure.control.set_config(page_size=2)
+    azure.add_vms({"name": "a1"}, {"name": "a2"})
+    azure.add_vms({"name": "b1"}, rg="rg-b")
+    first = _get(azure, _sub_nics_path(azure)).json()
+    assert "api-version=2024-05-01" in first["nextLink"] and "$skiptoken=" in first["nextLink"]
+    items, pages = _all_pages(azure, _sub_nics_path(azure))
+    assert pages == 2 and sorted(item["name"] for item in items) == ["a1-nic", "a2-nic", "b1-nic"]
+
+
+def test_a_nic_in_another_resource_group_than_its_vm(azure):
+    azure.control.add_fleet({"subscriptions": [{"id": azure.sub, "resource_groups": [
+        {"name": RG, "location": "westeurope", "vms": [{"name": "app1", "nic_resource_group": "rg-nics"},
+                                                       {"name": "app2"}]}]}]})
+    nic_id = _nic_of(azure, "app1")
+    assert "/resourceGroups/rg-nics/providers/Microsoft.Network/networkInterfaces/app1-nic" in nic_id
+    nic = _get(azure, resource_path(azure, nic_id)).json()
+    assert nic["properties"]["virtualMachine"]["id"].endswith(f"/resourceGroups/{RG}/providers/Microsoft.Compute/"
+                                                              "virtualMachines/app1")
+    subnet_id = nic["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"]
+    assert f"/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/" in subnet_id   # the VM's network
+    assert _get(azure, network_path(azure, "networkInterfaces/app1-nic")).status_code == 404
+    assert [i["name"] for i in _all_pages(azure, network_path(azure, "networkInterfaces"))[0]] == ["app2-nic"]
+    assert [i["id"] for i in _all_pages(azure, network_path(azure, "networkInterfaces", "rg-nics"))[0]] == [nic_id]
+    subnet = _get(azure, resource_path(azure, subnet_id)).json()
+    assert {"id": f"{nic_id}/ipConfigurations/ipconfig1"} in subnet["properties"]["ipConfigurations"]
+    response = azure.raw("POST", resource_path(azure, f"{nic_id}/effectiveNetworkSecurityGroups"))
+    assert response.status_code == 202 and wait_async(azure, response) == {"status": "Succeeded"}
+
+
+def test_nic_lists_need_network_interface_read_are_reads_and_are_throttled_as_reads(azure):
+    azure.add_vms({"name": "win1"})
+    reader = azure.emulator.info["reader"]
+    reader_token = make_credential(azure.emulator, reader["client_id"], reader["secret"], reader["tenant"]).get_token(
+        azure.emulator.info["audience"] + ".default").token
+    assert _get(azure, network_path(azure, "networkInterfaces"), token=reader_token).status_code == 200
+    narrow = azure.control.add_principal(actions=["Microsoft.Compute/virtualMachines/read"])
+    token = make_credential(azure.emulator, narrow["client_id"], narrow["secret"], narrow["tenant"]).get_token(
+        azure.emulator.info["audience"] + ".default").token
+    for path, scope in ((network_path(azure, "networkInterfaces"), f"/subscriptions/{azure.sub}/resourceGroups/{RG}"),
+                        (_sub_nics_path(azure), f"/subscriptions/{azure.sub}")):
+        denied = _get(azure, path, token=token)
+        assert denied.status_code == 403 and denied.json()["error"]["code"] == "AuthorizationFailed"
+        assert f"'Microsoft.Network/networkInterfaces/read' over scope '{scope}'" in denied.json()["error"]["message"]
+    token = azure.token()
+    azure.control.clear_requests()
+    listed = _get(azure, network_path(azure, "networkInterfaces"), token=token)
+    assert int(listed.headers["x-ms-ratelimit-remaining-subscription-reads"]) < 250
+    assert [(q["kind"], q["status"]) for q in azure.control.requests()] == [("read", 200)]
+    azure.control.set_config(limits={"arm_reads_burst": 2, "arm_reads_per_s": 0.0001})   # buckets rebuilt
+    token = azure.token()
+    answers = [_get(azure, _sub_nics_path(azure), token=token) for _attempt in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "SubscriptionRequestsThrottled"
+
+
+def test_a_nic_list_of_a_missing_resource_group_is_a_404(azure):
+    response = _get(azure, network_path(azure, "networkInterfaces", "rg-nope"))
+    assert response.status_code == 404 and response.json()["error"]["code"] == "ResourceGroupNotFound"

@@ -1,6 +1,6 @@
 """The Remote Desktop engine in-process against the emulator's RDP-broken fleet: every finding, every
 repair and its effect inside the emulated guest, what is never changed, and the faults of Run Command
-and the network reads."""
+and the network reads; and, on fleets of plain VMs, how NIC lists replace per-VM NIC GETs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.pacing import Pacing
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_engine import RdpEngine, RdpOptions
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import VmTarget
-from tests.rdp_cases import EXPECTED, FLEET, NEEDS_HUMAN, REPAIRS, SUB, guest_effects_hold, rg_of, untouched
+from tests.rdp_cases import EXPECTED, FLEET, LOCKED, NEEDS_HUMAN, REPAIRS, SUB, guest_effects_hold, rg_of, untouched
 
 
 class Rdp:
@@ -24,12 +24,13 @@ class Rdp:
         self.emulator = emulator
 
     def run(self, names=None, **options):
-        names = list(names or EXPECTED)
+        """``names``: VMs of the RDP fleet, or (resource group, name) pairs."""
+        names = [name if isinstance(name, tuple) else (rg_of(name), name) for name in names or EXPECTED]
         options.setdefault("poll_interval", 0.1)
         options.setdefault("wait_timeout", 120)
         pacing = Pacing()
         session = AzureSession({}, self.environ, on_response=pacing.observe)
-        targets = [VmTarget(host=name, ref=VmRef(SUB, rg_of(name), name)) for name in names]
+        targets = [VmTarget(host=name, ref=VmRef(SUB, rg, name)) for rg, name in names]
         self.lines = []
         engine = RdpEngine(session.api, RdpOptions(**options), pacing=pacing, progress=self.lines.append)
         return dict((r["host"], r) for r in engine.run(targets))
@@ -52,7 +53,8 @@ class Rdp:
                 continue
             path = q["path"].lower()
             what = ("runCommand" if path.endswith("/runcommand") else "extension" if "/extensions/" in path
-                    else "nic" if "/networkinterfaces/" in path else "subnet" if "/subnets/" in path
+                    else "nic" if "/networkinterfaces/" in path else "nic list" if path.endswith("/networkinterfaces")
+                    else "subnet" if "/subnets/" in path
                     else "nsg" if "/networksecuritygroups/" in path else "list" if path.endswith("/virtualmachines")
                     else q["kind"])
             out[(q["method"], what)] += 1
@@ -76,7 +78,8 @@ def test_outside_diagnosis_reads_each_shared_resource_once_and_writes_nothing(rd
     results = rdp.run()
     calls = rdp.requests()
     assert not [key for key in calls if key[0] != "GET"], calls
-    assert calls[("GET", "nic")] == len(EXPECTED)  # one NIC each; subnets and NSGs are shared
+    assert calls[("GET", "nic list")] == 1  # rg-rdp's 13 NICs in one page
+    assert calls[("GET", "nic")] == len(LOCKED)  # rg-rdp-locked holds 2 (< 8): a GET each
     assert calls[("GET", "subnet")] == 2  # one subnet per resource group
     # rg-rdp's subnet NSG, rdp-nsg-01's NIC NSG, locked-nsg, rdp-ok-02's NIC NSG
     assert calls[("GET", "nsg")] == 4
@@ -174,6 +177,14 @@ def test_a_script_already_running_is_waited_for_then_reported_busy(rdp):
     assert busy["rdp-ok-01"]["found"] == [] and busy["rdp-ok-01"]["guest"]  # one busy VM holds up no other
 
 
+def test_a_script_start_refused_with_a_429_is_made_again(rdp):
+    rdp.control.add_fault(action="status", method="POST", path="/runCommand$", vm="rdp-cert-01", status=429,
+                          retry_after=0.2, count=1)  # azure-core does not retry a POST: the wave does
+    results = rdp.run(["rdp-cert-01", "rdp-ok-01"], guest_checks=True)
+    assert results["rdp-cert-01"]["found"] == ["cert_invalid"] and results["rdp-ok-01"]["found"] == []
+    assert rdp.requests()[("POST", "runCommand")] == 3
+
+
 def test_a_reader_diagnoses_from_the_nsg_documents_and_cannot_run_scripts(rdp):
     reader = rdp.emulator.info["reader"]
     environ = dict(rdp.environ, AZURE_CLIENT_ID=reader["client_id"], AZURE_SECRET=reader["secret"],
@@ -220,3 +231,77 @@ def test_progress_lines_name_each_stage(rdp):
     assert rdp.lines[0].startswith("read 15 VMs: 15 to diagnose")
     assert any(line.startswith("guest checks: 15/15 finished") for line in rdp.lines)
     assert rdp.lines[-1].startswith("done: 15 VMs")
+
+
+# --- NIC lists: one per resource group holding at least LIST_THRESHOLD (8) of the NICs to read ---------------------
+
+def add_group(rdp, rg, count, prefix=None, **spec):
+    """``count`` healthy Windows VMs ``{prefix}-01``… in ``rg``; returns their (resource group, name) pairs."""
+    prefix = prefix or rg
+    rdp.control.add_fleet({"subscriptions": [{"id": SUB, "resource_groups": [
+        {"name": rg, "location": "westeurope", "vms": [dict(spec, name=prefix + "-{i:02d}", count=count)]}]}]})
+    return [(rg, "%s-%02d" % (prefix, i)) for i in range(1, count + 1)]
+
+
+def test_a_group_of_many_vms_reads_its_nics_with_one_list(rdp):
+    rdp.control.set_config(page_size=5)
+    vms = add_group(rdp, "rg-many", 12)
+    rdp.control.clear_requests()
+    results = rdp.run(vms)
+    calls = rdp.requests()
+    assert (calls[("GET", "nic list")], calls[("GET", "nic")]) == (3, 0)  # 12 NICs in pages of 5, no NIC GET
+    assert calls[("GET", "subnet")] == 1 and calls[("GET", "nsg")] == 1
+    assert all(r["outcome"] == "ok" and r["network"]["allowed"] for r in results.values())
+    assert results["rg-many-01"]["network"]["nic"].endswith("/networkInterfaces/rg-many-01-nic")
+
+
+def test_a_list_stops_once_it_gave_every_nic_needed(rdp):
+    rdp.control.set_config(page_size=5)
+    vms = add_group(rdp, "rg-many", 20)[:8]  # the first 8 of 20 (the emulator lists NICs by name)
+    rdp.control.clear_requests()
+    rdp.run(vms)
+    calls = rdp.requests()
+    assert (calls[("GET", "nic list")], calls[("GET", "nic")]) == (2, 0)
+
+
+def test_nics_are_listed_in_their_own_resource_group_and_read_one_by_one_elsewhere(rdp):
+    many = add_group(rdp, "rg-many", 12)
+    shared = add_group(rdp, "rg-a", 4, nic_resource_group="rg-nics") + add_group(
+        rdp, "rg-b", 4, nic_resource_group="rg-nics")  # 8 VMs in two groups, their NICs in a third
+    lone = add_group(rdp, "rg-many", 1, prefix="lone", nic_resource_group="rg-lone")
+    rdp.control.clear_requests()
+    results = rdp.run(many + shared + lone)
+    listed = [q["path"].lower() for q in rdp.control.requests() if q["path"].lower().endswith("/networkinterfaces")]
+    calls = rdp.requests()
+    assert sorted(path.split("/")[4] for path in listed) == ["rg-many", "rg-nics"]
+    assert calls[("GET", "nic")] == 1  # lone-01's NIC, alone in rg-lone
+    assert all(r["outcome"] == "ok" and r["network"]["allowed"] for r in results.values())
+    assert "/resourcegroups/rg-lone/" in results["lone-01"]["network"]["nic"].lower()
+
+
+def test_a_forbidden_list_falls_back_to_a_get_per_nic(rdp):
+    vms = add_group(rdp, "rg-many", 9)
+    rdp.control.add_fault(action="status", method="GET", path="/providers/Microsoft.Network/networkInterfaces$",
+                          status=403, code="AuthorizationFailed", message="no list here")
+    rdp.control.clear_requests()
+    results = rdp.run(vms)
+    calls = rdp.requests()
+    assert (calls[("GET", "nic list")], calls[("GET", "nic")]) == (1, 9)
+    assert all(r["outcome"] == "ok" and r["network"]["allowed"] for r in results.values())
+
+
+def test_without_network_interface_read_every_vm_says_its_network_was_unreadable(rdp):
+    vms = add_group(rdp, "rg-many", 9)
+    narrow = rdp.control.add_principal(actions=[
+        "Microsoft.Compute/virtualMachines/read", "Microsoft.Network/virtualNetworks/subnets/read",
+        "Microsoft.Network/networkSecurityGroups/read"])  # everything a diagnosis reads but the NICs
+    environ = dict(rdp.environ, AZURE_CLIENT_ID=narrow["client_id"], AZURE_SECRET=narrow["secret"],
+                   AZURE_CLIENT_SECRET=narrow["secret"], AZURE_TENANT=narrow["tenant"], AZURE_TENANT_ID=narrow["tenant"])
+    rdp.control.clear_requests()
+    results = Rdp(rdp.emulator, environ).run(vms)
+    statuses = Counter((q["path"].lower().endswith("/networkinterfaces"), q["status"]) for q in rdp.control.requests()
+                       if "/networkinterfaces" in q["path"].lower())
+    assert statuses == {(True, 403): 1, (False, 403): 9}  # the list, then each NIC's GET
+    for result in results.values():
+        unreadable = result["findings_before"][0]
+        assert (unreadable["code"], unreadable["reason"]) == ("network_unreadable", "authorization_failed")

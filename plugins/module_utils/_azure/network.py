@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ops.vm_access contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The few Microsoft.Network reads an RDP diagnosis needs: a VM's network interfaces, their subnets and
-network security groups, and (where the principal may) the effective rules.
+"""The few Microsoft.Network reads an RDP diagnosis needs: a VM's network interfaces (one by one, or a
+resource group's all at once), their subnets and network security groups, and (where the principal
+may) the effective rules.
 
 Plain ARM requests through the Compute client's own pipeline (its credential, retries and user
-agent), not azure-mgmt-network: four reads do not justify another SDK to install and import (its
+agent), not azure-mgmt-network: five reads do not justify another SDK to install and import (its
 import alone costs more CPU than a diagnosis). Documents are returned as REST dicts.
 """
 
@@ -14,8 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import threading
+from urllib.parse import quote
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.documents import dig
+from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
 
 NETWORK_API_VERSION = "2024-05-01"
 
@@ -25,19 +28,23 @@ def _url(resource_id):
 
 
 class NetworkApi:
-    """Reads by resource id, each id read once per run (NSGs and subnets are shared by many VMs)."""
+    """Reads by resource id, each id read once per run (NSGs and subnets are shared by many VMs).
+    ``before_read()`` runs before each request (the caller's read pacing)."""
 
     def __init__(self, compute_api, before_read=None):
         self.compute = compute_api
         self.before_read = before_read
+        self.requests = 0
         self._cache = {}
         self._locks = {}
         self._lock = threading.Lock()
 
-    @property
-    def reads(self):
-        """How many distinct resources were read."""
-        return len(self._cache)
+    def _read(self, url, operation, target):
+        if self.before_read is not None:
+            self.before_read()
+        with self._lock:
+            self.requests += 1
+        return self.compute.get(url, operation=operation, target=target)
 
     def get(self, resource_id, what):
         key = resource_id.lower()
@@ -45,11 +52,29 @@ class NetworkApi:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # many VMs share a subnet or an NSG: one read each, even when they ask at once
             if key not in self._cache:
-                if self.before_read is not None:
-                    self.before_read()
-                self._cache[key] = self.compute.get(_url(resource_id), operation="read the %s" % what,
-                                                    target=resource_id)
+                self._cache[key] = self._read(_url(resource_id), "read the %s" % what, resource_id)
         return self._cache[key]
+
+    def has(self, resource_id):
+        return resource_id.lower() in self._cache
+
+    def nic_pages(self, resource_group):
+        """The network interfaces of a resource group, one page (a list of the documents a GET of each
+        would give) at a time; a caller that has what it needs stops early."""
+        url = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/networkInterfaces?api-version=%s" % (
+            quote(self.compute.subscription_id, safe=""), quote(resource_group, safe=""), NETWORK_API_VERSION)
+        while url:
+            page = self._read(url, "list the network interfaces of", resource_group)
+            if not isinstance(page.get("value", []), list):
+                raise VmAccessError("unexpected_response", "The network interface list of %s is not an ARM list "
+                                    "document." % resource_group)
+            yield [doc for doc in page.get("value") or [] if isinstance(doc, dict) and isinstance(doc.get("id"), str)]
+            url = page.get("nextLink")
+
+    def remember(self, document):
+        """Keep a listed document as its GET's answer (a read already made is kept as it is)."""
+        with self._lock:
+            self._cache.setdefault(document["id"].lower(), document)
 
     def effective_rules(self, nic_id):
         """Start the effective-NSG computation of a NIC (an ARM action, long-running; needs

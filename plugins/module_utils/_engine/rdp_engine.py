@@ -5,7 +5,8 @@
 (-> repairs -> check again).
 
 The VMs are read as the reset engine reads them (list passes for many, one GET for few); each VM's
-network interfaces, subnets and NSGs are read once per id (VMs share subnets and NSGs); guest checks
+network interfaces, subnets and NSGs are read once per id (VMs share subnets and NSGs), the network
+interfaces of a resource group that holds many of them with one list instead; guest checks
 and repairs run as waves of Run Command scripts (one per VM at a time), paced on ARM's write budget
 and followed on its read budget; the VMAccess RDP reset goes through the shared reset engine.
 """
@@ -34,7 +35,11 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_gu
     parse_check_output,
     run_command_streams,
 )
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_network import read_network
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_network import (
+    list_nics,
+    nic_groups_to_list,
+    read_network,
+)
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_repair import VMACCESS_RESET, plan_repairs
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_result import (
     RdpItem,
@@ -86,9 +91,10 @@ class RdpEngine:
             live = [item for item in items if item.vm is not None and not item.done]
             self.progress.say("read %d VMs: %d to diagnose, %d skipped or failed" % (
                 len(items), len(live), len(items) - len(live)))
+            self._list_nics(live)
             list(pool.map(lambda item: self._network(item, deadline), live))
             if live:
-                self.progress.say("network read for %d VMs (%d distinct reads)" % (len(live), self._network_reads()))
+                self.progress.say("network read for %d VMs (%d requests)" % (len(live), self._network_reads()))
             self._guest_checks([i for i in live if self._checkable(i)], deadline, "before")
             for item in live:
                 item.diagnose(self.options.rdp_port, self.options.source_address)
@@ -122,22 +128,35 @@ class RdpEngine:
     def _network_api(self, subscription_id):
         key = subscription_id.lower()
         if key not in self._networks:
-            self._networks[key] = NetworkApi(self.api_for(subscription_id))
+            self._networks[key] = NetworkApi(self.api_for(subscription_id),
+                                             before_read=self.pacing.of(subscription_id).reads.acquire)
         return self._networks[key]
+
+    def _list_nics(self, items):
+        """One NIC list per resource group holding many of the NICs to read (the rest: a GET each)."""
+        by_api = {}
+        for item in items:
+            by_api.setdefault(self._network_api(item.vm.ref.subscription_id), []).extend(item.vm.network_interfaces)
+        lists = []
+        for api, nic_ids in by_api.items():
+            groups = nic_groups_to_list(nic_ids, self.options.list_threshold)
+            lists.extend((api, group, ids) for group, ids in sorted(groups.items()))
+        list(self.pool.map(lambda job: list_nics(*job), lists))
 
     def _network(self, item, deadline):
         item.network = read_network(self._network_api(item.vm.ref.subscription_id), item.vm, self.options,
-                                    self.pacing, self._wave_runner(), deadline)
+                                    self._wave_runner(), deadline)
 
     def _network_reads(self):
-        return sum(api.reads for api in self._networks.values())
+        return sum(api.requests for api in self._networks.values())
 
     def _wave_runner(self, label=None):
         def on_round(finished, total):
             self.progress.say("%s: %d/%d finished" % (label, finished, total), force=finished == total)
 
         return lambda jobs, deadline: Wave(self.pacing, self.pool, self.options.poll_interval, deadline, self.clock,
-                                           self.sleep, on_round if label else None).run(jobs)
+                                           self.sleep, on_round if label else None,
+                                           max_starting=self.options.max_workers // 2).run(jobs)
 
     # -- the guest ------------------------------------------------------------------------------
     def _checkable(self, item):

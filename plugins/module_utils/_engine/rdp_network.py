@@ -4,15 +4,19 @@
 """A VM's path for inbound Remote Desktop through its network security groups.
 
 Reads each network interface, its subnet and the NSGs of both (once per id: VMs share subnets and
-NSGs), paced on the read budget. With ``effective_rules`` (the single-VM check) it asks Azure for the
-effective rules, which also reflect what the NSG documents cannot show (for example rules through
-application security groups); a principal that may not (a Reader) or a VM that is not running falls
-back to evaluating the NSG rules by priority, default rules included, and the result says so.
+NSGs), paced on the read budget. Where many of the NICs to read live in one resource group, one list of
+that group reads them all first (``list_nics``); a NIC the list did not give is read on its own. With
+``effective_rules`` (the single-VM check) it asks Azure for the effective rules, which also reflect
+what the NSG documents cannot show (for example rules through application security groups); a
+principal that may not (a Reader) or a VM that is not running falls back to evaluating the NSG rules
+by priority, default rules included, and the result says so.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import re
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.network import nic_facts, subnet_facts
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.nsg import (
@@ -22,11 +26,37 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.nsg im
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import VmAccessError
 
+_RESOURCE_GROUP = re.compile(r"^/subscriptions/[^/]+/resourceGroups/([^/]+)/", re.IGNORECASE)
 
-def read_network(api, vm, options, pacing, run_wave, deadline):
+
+def nic_groups_to_list(nic_ids, threshold):
+    """{resource group (lower): {NIC id (lower)}} of the groups holding at least ``threshold`` of ``nic_ids``.
+    A NIC can live in another resource group than its VM: its own id says where."""
+    groups = {}
+    for nic_id in nic_ids:
+        match = _RESOURCE_GROUP.match(nic_id or "")
+        if match:
+            groups.setdefault(match.group(1).lower(), set()).add(nic_id.lower())
+    return dict((group, ids) for group, ids in groups.items() if len(ids) >= threshold)
+
+
+def list_nics(api, resource_group, nic_ids):
+    """Read the NICs of a resource group with its list, into ``api``'s cache, until ``nic_ids`` are all there.
+    A list that fails is no verdict: the NICs it did not give are read one by one, and a failure there is
+    reported VM by VM."""
+    try:
+        for page in api.nic_pages(resource_group):
+            for document in page:
+                api.remember(document)
+            if all(api.has(nic_id) for nic_id in nic_ids):
+                return
+    except VmAccessError:
+        return
+
+
+def read_network(api, vm, options, run_wave, deadline):
     """{"nics": [{id, address, prefixes, levels}], "rules_from": "effective"|"nsg_rules", "note"}, or a dict
     with only a ``problem`` (a VmAccessError) when the network could not be read."""
-    api.before_read = pacing.of(vm.ref.subscription_id).reads.acquire
     nics = []
     try:
         for nic_id in vm.network_interfaces:
