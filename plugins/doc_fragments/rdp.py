@@ -44,3 +44,18 @@ notes:
     C(Microsoft.Network/networkInterfaces/read), C(Microsoft.Network/virtualNetworks/subnets/read) and
     C(Microsoft.Network/networkSecurityGroups/read) (see docs/rbac.md).
 """
+
+    # The one VM of vm_rdp_check and vm_rdp_repair.
+    ONE_VM = r"""
+options:
+  resource_group:
+    description: Resource group of the VM. Use with O(vm_name), or give O(vm_id) instead.
+    type: str
+  vm_name:
+    description: Name of the VM. Use with O(resource_group), or give O(vm_id) instead.
+    type: str
+    aliases: [name]
+  vm_id:
+    description: Full ARM resource id of the VM.
+    type: str
+"""

@@ -157,12 +157,11 @@ reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import fleet_argument_spec
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import action_only
 
 
 def main():
-    module = AnsibleModule(argument_spec=fleet_argument_spec(), supports_check_mode=True)
-    module.fail_json(msg="vm_access_fleet runs on the controller through its action plugin; "
-                         "call it as azure_ops.vm_access.vm_access_fleet.", reason="invalid_argument")
+    action_only(AnsibleModule, fleet_argument_spec(), "vm_access_fleet")
 
 
 if __name__ == "__main__":

@@ -46,19 +46,10 @@ options:
     description: Seconds to wait for the guest check and the effective rules.
     type: int
     default: 600
-  resource_group:
-    description: Resource group of the VM. Use with O(vm_name), or give O(vm_id) instead.
-    type: str
-  vm_name:
-    description: Name of the VM. Use with O(resource_group), or give O(vm_id) instead.
-    type: str
-    aliases: [name]
-  vm_id:
-    description: Full ARM resource id of the VM.
-    type: str
 extends_documentation_fragment:
   - azure_ops.vm_access.action_group
   - azure_ops.vm_access.rdp
+  - azure_ops.vm_access.rdp.one_vm
   - azure_ops.vm_access.azure_auth
 attributes:
   check_mode:
@@ -163,17 +154,12 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import TARGET_EXCLUSIVE
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import new_module, run_module
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.rdp_argspecs import check_spec
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.rdp_runtime import run_rdp
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.rdp_runtime import rdp_main
 
 
 def main():
-    module = new_module(AnsibleModule, argument_spec=check_spec(), supports_check_mode=True,
-                        mutually_exclusive=TARGET_EXCLUSIVE, required_one_of=[("vm_id", "vm_name")],
-                        required_together=[("resource_group", "vm_name")])
-    run_module(module, lambda pacing: run_rdp(module, pacing, repair=False))
+    rdp_main(AnsibleModule, check_spec(), repair=False)
 
 
 if __name__ == "__main__":

@@ -107,3 +107,11 @@ def run_module(module, work):
         error = VmAccessError(result.pop("reason"), result.pop("msg"), **result.pop("details", {}))
         fail(module, error, started, **result)
     module.exit_json(duration_s=round(time.monotonic() - started, 3), **result)
+
+
+def action_only(module_class, argument_spec, name):
+    """The module side of a controller action (its doc stub): reached only when the action plugin was
+    bypassed, so it says how to call it."""
+    module = module_class(argument_spec=argument_spec, supports_check_mode=True)
+    module.fail_json(msg="%s runs on the controller through its action plugin; call it as azure_ops.vm_access.%s."
+                         % (name, name), reason="invalid_argument")

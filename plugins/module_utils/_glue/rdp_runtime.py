@@ -10,7 +10,12 @@ __metaclass__ = type
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.refs import VmRef
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.rdp_engine import RdpEngine
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.targets import target_from_options
-from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import connect
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.argspecs import TARGET_EXCLUSIVE
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.module_runtime import (
+    connect,
+    new_module,
+    run_module,
+)
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.rdp_argspecs import rdp_options
 
 # What a task returns of the engine's result for its one VM.
@@ -38,3 +43,11 @@ def run_rdp(module, pacing, repair):
     else:
         result["msg"] = outcome["msg"]
     return result
+
+
+def rdp_main(module_class, argument_spec, repair):
+    """``main()`` of vm_rdp_check (repair False) and vm_rdp_repair (repair True)."""
+    module = new_module(module_class, argument_spec=argument_spec, supports_check_mode=True,
+                        mutually_exclusive=TARGET_EXCLUSIVE, required_one_of=[("vm_id", "vm_name")],
+                        required_together=[("resource_group", "vm_name")])
+    run_module(module, lambda pacing: run_rdp(module, pacing, repair=repair))
