@@ -820,23 +820,23 @@ def previous_lines(reps: list[dict]) -> list[str]:
         per_vm = key == "cpu_s"
         for who in CONTENDERS:
             vals = series(reps, who, kind, key, per_vm)
-            bar = NO_WORSE.get((kind, key), {}).get(who)
-            check = "" if bar is None else no_worse(med(vals), bar, key)
+            limit = NO_WORSE.get((kind, key), {}).get(who)
+            check = "" if limit is None else no_worse(med(vals), limit, key)
             digits = 3 if per_vm else (1 if key == "maxrss_mib" else 0)
             out.append(f"| {kind}: {labels[key]} | {who} | {before[who]} | {cell(vals, digits)} | {check} |")
     return out + [""]
 
 
-def no_worse(now: float, bar: float, key: str) -> str:
-    """CPU: at most the upper end before. RSS: the old figures are whole MiB (±0.5), so up to bar + 0.5 is
+def no_worse(now: float, limit: float, key: str) -> str:
+    """CPU: at most the upper end before. RSS: the old figures are whole MiB (±0.5), so up to limit + 0.5 is
     no worse, up to 1.5 MiB more is 'about the same' (⚠️, said with its size), more is worse."""
     if key != "maxrss_mib":
-        return verdict(now <= bar * 1.0001, f"≤ {fmt(bar, 2)}")
-    if now <= bar + 0.5:
-        return verdict(True, f"≤ {bar} (±0.5)")
-    if now <= bar + 1.5:
-        return f"⚠️ about the same: +{now - bar:.1f} MiB over {bar} (rounded before)"
-    return verdict(False, f"+{now - bar:.0f} MiB over {bar} ({now / bar:.2f}×)")
+        return verdict(now <= limit * 1.0001, f"≤ {fmt(limit, 2)}")
+    if now <= limit + 0.5:
+        return verdict(True, f"≤ {limit} (±0.5)")
+    if now <= limit + 1.5:
+        return f"⚠️ about the same: +{now - limit:.1f} MiB over {limit} (rounded before)"
+    return verdict(False, f"+{now - limit:.0f} MiB over {limit} ({now / limit:.2f}×)")
 
 
 def load_lines(reps: list[dict]) -> list[str]:
