@@ -62,8 +62,8 @@ def snapshot(items, elapsed_s, waiting_for_writes, final=False, now=None):
 
 def _eta(counts, durations, elapsed_s, running_for=()):
     """Writes still to send at the rate seen so far, plus a typical run (once all are sent: what the
-    youngest run still needs of a typical one); None until there is a rate."""
-    if counts["submitted"] == 0 or elapsed_s <= 0:
+    youngest run still needs of a typical one); None until a run has finished (no typical run yet)."""
+    if counts["submitted"] == 0 or elapsed_s <= 0 or not durations:
         return None
     rate = counts["submitted"] / elapsed_s
     typical = median(durations) if durations else 0.0

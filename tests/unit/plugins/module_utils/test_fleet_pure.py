@@ -170,3 +170,4 @@ def test_eta_counts_down_once_every_write_is_sent():
     # every write sent; typical run 60 s; the youngest run started 50 s ago: about 10 s to go, not 60
     assert _eta(counts, [60.0] * 20, elapsed_s=100.0, running_for=[50.0, 70.0]) == 10
     assert _eta(dict(counts, planning=50), [60.0], elapsed_s=100.0, running_for=[5.0]) == 110  # 50 / (1/s) + 60
+    assert _eta(counts, [], elapsed_s=10.0, running_for=[9.0]) is None  # no run has finished: no guess
