@@ -29,6 +29,7 @@ def new_module(module_class, **kwargs):
     A value ansible-core's own checks raise on instead of rejecting (see errors.argument_check)
     ends the module as invalid_argument through fail_json, so no_log options stay hidden.
     """
+    module_class = _with_argument_reason(module_class)
     failure = None
     try:
         with argument_check():
@@ -39,6 +40,18 @@ def new_module(module_class, **kwargs):
     lenient = dict(kwargs, argument_spec=_ints_unchecked(kwargs["argument_spec"]))
     fail(module_class(**lenient), failure, time.monotonic())
     return None  # not reached: fail_json exits
+
+
+def _with_argument_reason(module_class):
+    """``module_class`` whose failures without a reason are ansible-core's own argument checks (a missing
+    or mistyped option): they end with reason invalid_argument like every other failure of ours."""
+
+    class Module(module_class):
+        def fail_json(self, msg, **kwargs):
+            kwargs.setdefault("reason", "invalid_argument")
+            super(Module, self).fail_json(msg, **kwargs)
+
+    return Module
 
 
 def _ints_unchecked(spec):
