@@ -217,7 +217,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleError, AnsibleParserError
-from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.listing import (
@@ -227,6 +226,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.listing
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.session import AzureSession
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.settings import AZURE_AUTH_ARGSPEC, resolve_auth
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.masking import mask_secrets
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.inventory_hosts import (
     HOSTNAME_KEYS,
     HostFilter,
@@ -311,7 +311,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return cleaned
 
     def _error(self, error):
-        return AnsibleParserError("azure_vms [%s]: %s" % (error.reason, remove_values(error.message, secret_spellings(self._secrets))))
+        return AnsibleParserError("azure_vms [%s]: %s" % (error.reason, mask_secrets(error.message, secret_spellings(self._secrets))))
 
     # ------------------------------------------------------------------ data
 

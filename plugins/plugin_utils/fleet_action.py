@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every fleet action does around its engine: validate the options, find each batch host's VM,
 connect once, give every host of the batch a result (also when the whole batch fails), and hide every
-secret value from what it returns (ansible-core's ``remove_values``)."""
+secret value from what it returns (``mask_secrets``: ansible-core's ``remove_values``, longest first)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,7 +13,6 @@ import os
 import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -25,6 +24,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.target
     target_from_hostvars,
 )
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.verdict import outcome_line, summarize
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.masking import mask_secrets
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
     VmAccessError,
     argument_check,
@@ -71,7 +71,7 @@ class FleetAction(ActionBase):
         result["results"] = dict((r["host"], r) for r in result["results"])
         result["working_dir"] = os.getcwd()
         result["duration_s"] = round(time.monotonic() - started, 3)
-        return remove_values(result, secret_spellings(hidden))
+        return mask_secrets(result, secret_spellings(hidden))
 
     @staticmethod
     def summarize(results):

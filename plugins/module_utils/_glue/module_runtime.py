@@ -16,6 +16,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure import session as azure_session
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._engine.pacing import Pacing
+from ansible_collections.azure_ops.vm_access.plugins.module_utils._glue.masking import mask_secrets
 from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import (
     VmAccessError,
     argument_check,
@@ -75,8 +76,8 @@ def fail(module, error, started, **result):
     if "exception" in inspect.signature(module.fail_json).parameters:
         # ansible-core 2.19+ attaches the current call stack at -vvv unless told otherwise.
         result["exception"] = ""
-    module.fail_json(msg=error.message, reason=error.reason, duration_s=round(time.monotonic() - started, 3),
-                     **result)
+    result = mask_secrets(dict(result, msg=error.message), getattr(module, "no_log_values", ()))
+    module.fail_json(reason=error.reason, duration_s=round(time.monotonic() - started, 3), **result)
 
 
 def connect(module, pacing=None):
@@ -111,6 +112,7 @@ def run_module(module, work):
     if failure is not None:
         # Failing outside the except block keeps Ansible from attaching a traceback at -vvv.
         fail(module, failure, started)
+    result = mask_secrets(result, module.no_log_values)
     for warning in result.pop("warnings", []):
         module.warn(warning)
     diff = result.pop("diff", None)
