@@ -218,6 +218,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.azure_ops.vm_access.plugins.module_utils._azure.listing import (
     merged_documents,
@@ -417,7 +418,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         preferences = self.get_option("hostnames") or ["name"]
         strict = self.get_option("strict")
         aliases = self.get_option("azure_rm_aliases")
-        kept = [exposed_vars(hv, aliases) for hv in records if host_filter.keeps(hv)]
+        # Everything Azure returned is data, never a template (a VM tag must not run a lookup on the
+        # controller): ansible-core 2.19 does not trust inventory strings anyway; before it, wrap_var says so.
+        kept = [wrap_var(exposed_vars(hv, aliases)) for hv in records if host_filter.keeps(hv)]
         self.display.vvv("azure_vms: %d of %d VMs pass the filters" % (len(kept), len(records)))
         candidates = []
         for hv in kept:

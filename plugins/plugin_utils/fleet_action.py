@@ -2,8 +2,9 @@
 # Copyright: azure_ops.vm_access contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every fleet action does around its engine: validate the options, find each batch host's VM,
-connect once, give every host of the batch a result (also when the whole batch fails), and hide every
-secret value from what it returns (``mask_secrets``: ansible-core's ``remove_values``, longest first)."""
+connect once, give every host of the batch a result (also when the whole batch fails), hide every secret
+value from what it returns (``mask_secrets``: ansible-core's ``remove_values``, longest first), and end
+when ansible-playbook has gone (``ParentWatch``)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -30,6 +31,7 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
     argument_check,
     secret_spellings,
 )
+from ansible_collections.azure_ops.vm_access.plugins.plugin_utils.parent_watch import ParentWatch
 
 display = Display()
 
@@ -53,7 +55,8 @@ class FleetAction(ActionBase):
         failure = None
         try:
             params, hidden = self.validate(dict(self._task.args))
-            result.update(self.work(params, task_vars, hidden))
+            with ParentWatch():  # no writes to Azure once ansible-playbook has gone (2.16-2.18 leave us running)
+                result.update(self.work(params, task_vars, hidden))
         except VmAccessError as error:
             failure = error
         except Exception as error:  # a reason code, never a traceback

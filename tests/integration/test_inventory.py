@@ -63,7 +63,8 @@ def test_ansible_inventory_list_over_three_subscriptions(fresh_emulator, tmp_pat
     assert set(data["all"]["children"]) == {"ungrouped", "windows", "linux", "power_running", "location_westeurope",
                                             "location_northeurope", "location_eastus", "location_uksouth"}
     assert set(data["linux"]["hosts"]) == {"lnx-01", "lnx-02", "lab-01"}
-    # Strings from Azure are marked unsafe: a tag can never inject a template.
+    # Strings from Azure are marked unsafe (every ansible-core release shows them so): a tag can never inject
+    # a template (test_a_tag_is_data_never_a_template).
     assert raw["_meta"]["hostvars"]["app-01"]["vm_name"] == {"__ansible_unsafe": "app-01"}
     assert raw["_meta"]["hostvars"]["lab-01"]["vm_tags"] == {"env": {"__ansible_unsafe": "dev"}}
     # One token, list calls only, every page once.
@@ -73,6 +74,30 @@ def test_ansible_inventory_list_over_three_subscriptions(fresh_emulator, tmp_pat
     assert "web-01 -> web-01.rg-edge" in proc.stderr
     assert "reserved name" not in proc.stderr and "Traceback" not in proc.stderr
     assert emulator.env["AZURE_SECRET"] not in proc.stdout + proc.stderr
+
+
+def test_a_tag_is_data_never_a_template(fresh_emulator, tmp_path):
+    """Anyone who may tag a VM can write Jinja into a tag: it reaches the inventory's compose and keyed_groups
+    and a play's tasks as text, and no lookup ever runs on the controller."""
+    emulator = fresh_emulator
+    sub_a = emulator.env["AZURE_SUBSCRIPTION_ID"]
+    marker = tmp_path / "injected"
+    payload = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker
+    emulator.control.add_fleet({"seed": 5, "subscriptions": [{"id": sub_a, "resource_groups": [
+        {"name": "rg-web", "location": "westeurope", "vms": [{"name": "web-01", "tags": {"owner": payload}}]}]}]})
+    inventory = tmp_path / "fleet.azure_vms.yml"
+    inventory.write_text(yaml.safe_dump({"plugin": "azure_ops.vm_access.azure_vms", "subscriptions": [sub_a],
+                                         "compose": {"owner": "vm_tags.owner"},
+                                         "keyed_groups": [{"key": "vm_tags.owner", "prefix": "owner"}]}))
+    playbook = tmp_path / "show.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [
+        {"ansible.builtin.debug": {"msg": "composed={{ owner }} tag={{ vm_tags.owner }}"}}]}]))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)], cwd=str(tmp_path),
+                          env=ansible_env(emulator.env, tmp_path), capture_output=True, text=True,
+                          timeout=PLAYBOOK_TIMEOUT_S, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "composed=%s tag=%s" % (payload, payload) in proc.stdout
+    assert not marker.exists()
 
 
 # --------------------------------------------------------------------------- playbook over the inventory

@@ -5,7 +5,13 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
-from ansible.template import is_trusted_as_template
+try:
+    from ansible.template import is_trusted_as_template
+except ImportError:  # ansible-core < 2.19: a string not to template is an AnsibleUnsafe
+    from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+    def is_trusted_as_template(value):
+        return not isinstance(value, AnsibleUnsafe)
 
 from .fleet import ALL_LIST_CALLS, LIST_PATH, RUNNING, SUB_B, SUB_C, VMS_PER_SUB, identity_calls, pages, three_subs
 

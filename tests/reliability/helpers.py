@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import threading
 import time
 from collections import Counter
+
+import pytest
 
 TOKEN_PATTERN = re.compile(r"emu\.[A-Za-z0-9_-]{30,}")   # the emulator's opaque bearer tokens
 TRACEBACK = "Traceback (most recent call last)"
@@ -82,3 +87,23 @@ class Watcher(threading.Thread):
     def stop(self):
         self.stop_event.set()
         self.join(timeout=10)
+
+
+def start_playbook(cmd, **kwargs) -> subprocess.Popen:
+    """ansible-playbook in its own process group (so a test can always end all of it), output on one pipe."""
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            **kwargs)
+
+
+def interrupt(proc: subprocess.Popen, sig, grace_s=120) -> str:
+    """Send ``sig`` to ansible-playbook alone (not its process group: its workers must end on their own, on every
+    ansible-core release) and return its output once every process holding the output pipe has ended. Fails
+    (after killing the whole group) if that takes longer than ``grace_s``."""
+    proc.send_signal(sig)
+    try:
+        out, _unused = proc.communicate(timeout=grace_s)
+        return out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        pytest.fail("ansible-playbook and its workers did not end within %d s of %s" % (grace_s, sig.name))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,7 +27,7 @@ from tests.engine.fixtures import once
 from tests.integration.conftest import REPO_ROOT, ansible_env
 from tests.integration.fleet_helpers import RG, seed, windows_vm
 
-from .helpers import TRACEBACK, ext_puts, landed, last_seq, secret_hits, writes_by_vm
+from .helpers import TRACEBACK, ext_puts, interrupt, landed, last_seq, secret_hits, start_playbook, writes_by_vm
 
 azure_run = fixtures.azure_run  # the in-process fixture (tests/engine/fixtures.py)
 pytestmark = [pytest.mark.emulator]
@@ -197,19 +196,12 @@ def test_interrupted_fleet_leaves_every_vm_consistent_and_a_rerun_finishes(fresh
     workdir.mkdir()
     extra = {"vm_access_run_tag": "CHG-INT", "vm_access_max_workers": 2, "vm_access_wait_timeout": 60}
     env = ansible_env(emu.env, workdir)
-    proc = subprocess.Popen(_playbook_cmd(workdir, hosts, extra), cwd=str(workdir), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_playbook(_playbook_cmd(workdir, hosts, extra), cwd=str(workdir), env=env)
     deadline = time.monotonic() + 300
     while len(landed(ext_puts(emu))) < 40 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(sig)
-    try:
-        out, _unused_err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _unused_err = proc.communicate()
-        pytest.fail("ansible-playbook did not end within 120 s of %s" % sig.name)
+    out = interrupt(proc, sig)
     assert TRACEBACK not in out
     # Whatever was already sent finishes in Azure; let it settle, and check nothing more is sent.
     control.clear_faults()

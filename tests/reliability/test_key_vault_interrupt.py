@@ -24,7 +24,7 @@ from tests.integration.conftest import REPO_ROOT, ansible_env
 from tests.integration.fleet_helpers import RG, seed
 from tests.integration.kv_helpers import VaultView
 
-from .helpers import TRACEBACK, ext_puts, landed, last_seq, writes_by_vm
+from .helpers import TRACEBACK, ext_puts, interrupt, landed, last_seq, start_playbook, writes_by_vm
 
 pytestmark = [pytest.mark.emulator, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -54,19 +54,12 @@ def test_interrupted_rotation_loses_nothing_and_the_rerun_finishes_it(fresh_emul
     control.add_fault(action="delay", method="PUT", path="/extensions/", delay_s=0.3)
     workdir = tmp_path / "interrupted"
     workdir.mkdir()
-    proc = subprocess.Popen(_command(workdir, hosts, extra), cwd=str(workdir), env=ansible_env(emu.env, workdir),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_playbook(_command(workdir, hosts, extra), cwd=str(workdir), env=ansible_env(emu.env, workdir))
     deadline = time.monotonic() + 300
     while len(landed(ext_puts(emu))) < 8 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _unused = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _unused = proc.communicate()
-        pytest.fail("ansible-playbook did not end within 120 s of SIGTERM")
+    out = interrupt(proc, signal.SIGTERM)
     assert TRACEBACK not in out
     control.clear_faults()
     time.sleep(3)   # what Azure had accepted finishes; nothing more may be sent
