@@ -208,6 +208,11 @@ def start_and_follow(row: dict, requests: list[dict]) -> dict:
 
 
 # --- the request log -------------------------------------------------------------------------
+READ_KINDS = ((RE_VM, "VM GET (per VM)"), (RE_EXT, "extension read (per VM)"), (RE_NIC, "NIC GET"),
+              (RE_NIC_LIST, "NIC list page"), (RE_SUBNET, "subnet GET"), (RE_NSG, "NSG GET"),
+              (re.compile(r"/runcommands"), "Run Command document"))
+
+
 def classify(q: dict) -> str:
     path, method, query = q["path"].lower(), q["method"], (q.get("query") or "").lower()
     if q["kind"] == "identity":
@@ -224,21 +229,7 @@ def classify(q: dict) -> str:
         return f"other ({q['kind']})"
     if RE_VM_LIST.search(path):
         return "VM list page (statusOnly)" if "statusonly=true" in query else "VM list page (plain)"
-    if RE_VM.search(path):
-        return "VM GET (per VM)"
-    if RE_EXT.search(path):
-        return "extension read (per VM)"
-    if RE_NIC.search(path):
-        return "NIC GET"
-    if RE_NIC_LIST.search(path):
-        return "NIC list page"
-    if RE_SUBNET.search(path):
-        return "subnet GET"
-    if RE_NSG.search(path):
-        return "NSG GET"
-    if "/runcommands" in path:
-        return "Run Command document"
-    return "read (other)"
+    return next((label for pattern, label in READ_KINDS if pattern.search(path)), "read (other)")
 
 
 def analyse_requests(requests: list[dict], n: int, scale: float) -> dict:
