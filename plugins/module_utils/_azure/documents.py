@@ -31,7 +31,6 @@ from ansible_collections.azure_ops.vm_access.plugins.module_utils.errors import 
 VMACCESS_PUBLISHER = "Microsoft.Compute"
 VMACCESS_TYPE = "VMAccessAgent"
 VMACCESS_VIEW_TYPE = "microsoft.compute.vmaccessagent"
-LINUX_VMACCESS_VIEW_TYPE = "microsoft.ostcextensions.vmaccessforlinux"
 
 _TIME_PATTERN = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
 _MODEL_KEYS = ("osProfile", "storageProfile", "hardwareProfile", "networkProfile")
@@ -149,7 +148,6 @@ class VmState:
 
     ref: VmRef
     has_model: bool = True
-    has_instance_view: bool = True
     location: Optional[str] = None
     vm_uuid: Optional[str] = None
     os_type: Optional[str] = None
@@ -166,7 +164,6 @@ class VmState:
     network_interfaces: List[str] = field(default_factory=list)  # NIC ids (model only)
     extension: Optional[ExtensionState] = None  # the VMAccessAgent instance
     unidentified_extensions: List[str] = field(default_factory=list)  # known by id only
-    linux_vmaccess: Optional[str] = None
 
     @property
     def id(self):
@@ -183,11 +180,6 @@ class VmState:
     @property
     def agent_ready(self):
         return (self.agent_status or "").lower() == "ready"
-
-    @property
-    def vmaccess_known(self):
-        """Whether this read settles if (and which) VMAccess instance the VM holds."""
-        return not self.unidentified_extensions
 
 
 # --------------------------------------------------------------------------- parsing
@@ -321,8 +313,7 @@ def parse_vm(doc, ref=None):
 def _parse_vm(doc, ref):
     props = doc.get("properties") or {}
     view = props.get("instanceView")
-    has_view = isinstance(view, dict)
-    view = view if has_view else {}
+    view = view if isinstance(view, dict) else {}
     statuses = view.get("statuses") or []
     power = _first_status(statuses, "powerstate/")
     provisioning = _first_status(statuses, "provisioningstate/")
@@ -336,7 +327,6 @@ def _parse_vm(doc, ref):
         ref=VmRef(ref.subscription_id, _text(doc.get("resourceGroup")) or ref.resource_group,
                   _text(doc.get("name")) or ref.name),
         has_model=any(key in props for key in _MODEL_KEYS),
-        has_instance_view=has_view,
         location=_text(doc.get("location")),
         vm_uuid=_text(props.get("vmId")),
         os_type=_text(os_type),
@@ -374,5 +364,3 @@ def _attach_extensions(state, resources, views):
         view = None
     if model is not None or view is not None:
         state.extension = parse_extension(model, view)
-    linux = next((v for v in views if (_text(v.get("type")) or "").lower() == LINUX_VMACCESS_VIEW_TYPE), None)
-    state.linux_vmaccess = _text(linux.get("name")) if linux else None

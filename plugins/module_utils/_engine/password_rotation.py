@@ -28,7 +28,6 @@ from typing import Optional
 PENDING, ACTIVE, FAILED = "pending", "active", "failed"
 CONTENT_TYPE = "password"
 SECRET_PREFIX = "vmaccess"
-TAG_KEYS = ("vm_id", "username", "run_tag", "state", "set_at")
 _DAY_S = 86400.0
 # A version counts as max_age days old one hour early, so a daily schedule rotates on day max_age, not a day later
 # (set_at is written a little after the job starts; the job 30 days later starts at about the same time).

@@ -38,9 +38,6 @@ class ResetRequest:
         return "ResetRequest(reset=%r, username=%r, run_tag=%r, force=%r)" % (
             self.reset, self.username, self.run_tag, self.force)
 
-    def with_password(self, password):
-        return self if password is None else replace(self, password=password)
-
     def for_target(self, target):
         """This request for one target: its own password and run tag, when it has them."""
         changes = dict((key, getattr(target, key)) for key in ("password", "run_tag")
